@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make site` and `make test`.
+# Both create .venv on first use; nothing is installed outside it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: venv site serve validate lint types test clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("runbinder needs Python >= 3.10" if sys.version_info < (3, 10) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Validate the bundled runbooks, then build the site into site/.
+site: venv
+	$(BIN)/runbinder validate runbooks
+	$(BIN)/mkdocs build --strict
+
+## Preview the site at http://127.0.0.1:8000, rebuilding when a runbook changes.
+serve: venv
+	$(BIN)/mkdocs serve
+
+validate: venv
+	$(BIN)/runbinder validate runbooks
+
+lint: venv
+	$(BIN)/ruff check plugins tests
+	$(BIN)/ruff format --check plugins tests
+
+types: venv
+	$(BIN)/mypy
+
+## Lint, type checks and the whole test suite.
+test: lint types
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf site .pytest_cache .mypy_cache .ruff_cache build dist

@@ -1,0 +1,363 @@
+"""YAML files to Python data, with source positions and hostile input refused.
+
+libyaml's C parser composes the node tree (which keeps a line and column on
+every node); PyYAML's safe constructor turns it into plain data. On top of
+that this module refuses what PyYAML lets through or crashes on: duplicate
+keys (PyYAML silently keeps the last), alias bombs and recursive aliases,
+nesting deep enough to crash the C composer, non-UTF-8 and binary files,
+empty and oversized files. Every refusal is a located Diagnostic, never an
+exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .diagnostics import Diagnostic
+
+DocKind = Literal["catalog", "runbook"]
+
+MAX_BYTES = 4 * 1024 * 1024
+"""Files larger than this are refused: no runbook is 4 MiB, and parsing one would stall a commit."""
+
+MAX_DEPTH = 64
+"""Deeper nesting is refused: the schemas need about ten levels."""
+
+MAX_EXPANDED_NODES = 200_000
+"""Aliases may expand a document to at most this many nodes (a billion-laughs guard)."""
+
+_DEEP_SUSPECT = 10_000
+"""More possible nesting openers than this and the C composer, which recurses, could overflow the
+stack (it segfaults near 100,000 levels); such text is first measured with the iterative event parser."""
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.CSafeLoader):
+    """Safe loader that keeps dates as strings and records duplicate keys instead of dropping them."""
+
+    duplicates: list[tuple[str, yaml.Node]]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_scalar(key_node)
+                if (key_node.tag, key) in seen:
+                    self.duplicates.append((str(key), key_node))
+                seen.add((key_node.tag, key))
+        return super().construct_mapping(node, deep=deep)
+
+
+# Dates stay strings: a runbook's last_reviewed is compared as text, and a
+# datetime object would not survive JSON Schema's "type: string".
+_Loader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != _TIMESTAMP]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class Document:
+    """One loaded file: its data (None when it could not be loaded) and the node tree for positions."""
+
+    path: Path
+    display: str
+    kind: DocKind
+    data: Any = None
+    node: yaml.Node | None = None
+    text: str = ""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    digest: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the file loaded into data (it may still fail validation)."""
+        return self.data is not None and not any(d.level == "error" for d in self.diagnostics)
+
+    def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """1-based line and column of the value at ``path`` (or of its key, with ``key=True``).
+
+        Walks the node tree as far as the path exists, so a missing property is
+        reported at the mapping that should hold it.
+        """
+        node = self.node
+        if node is None:
+            return (1, 1)
+        target: yaml.Node = node
+        key_node: yaml.Node | None = None
+        for part in path:
+            child, child_key = _child(target, part)
+            if child is None:
+                break
+            target, key_node = child, child_key
+        else:
+            if key and key_node is not None:
+                target = key_node
+        mark = target.start_mark
+        return (mark.line + 1, mark.column + 1)
+
+    def locate_in_scalar(self, path: Sequence[str | int], offset: int) -> tuple[int, int]:
+        """Position of character ``offset`` inside the string at ``path``.
+
+        Exact for literal block scalars (``|``), where source lines map one to one
+        onto the value's lines; the scalar's start for every other style.
+        """
+        node = self.node
+        for part in path:
+            if node is None:
+                break
+            node, _ = _child(node, part)
+        if not isinstance(node, yaml.ScalarNode):
+            return self.locate(path)
+        if node.style != "|":
+            return (node.start_mark.line + 1, node.start_mark.column + 1)
+        value: str = node.value
+        line_in_value = value.count("\n", 0, offset)
+        col_in_line = offset - (value.rfind("\n", 0, offset) + 1)
+        source_lines = self.text.splitlines()
+        line_index = node.start_mark.line + 1 + line_in_value
+        indent = 0
+        if line_index < len(source_lines):
+            source_line = source_lines[line_index]
+            indent = len(source_line) - len(source_line.lstrip(" "))
+        return (line_index + 1, indent + col_in_line + 1)
+
+
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                return value_node, key_node
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part], None
+    return None, None
+
+
+def is_catalog(path: Path) -> bool:
+    """Catalog files are named catalog.yaml or *.catalog.yaml (also .yml); every other YAML file is a runbook."""
+    name = path.name
+    return name in ("catalog.yaml", "catalog.yml") or name.endswith((".catalog.yaml", ".catalog.yml"))
+
+
+def is_yaml(path: Path) -> bool:
+    """True for .yaml and .yml files."""
+    return path.suffix in (".yaml", ".yml")
+
+
+def iter_yaml_files(root: Path) -> Iterator[Path]:
+    """Every YAML file under ``root`` in a stable order, skipping hidden directories."""
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file() and is_yaml(path):
+            yield path
+
+
+def load_file(path: Path, display: str | None = None) -> Document:
+    """Load one YAML file. Never raises for bad content; problems land in ``diagnostics``."""
+    shown = display if display is not None else str(path)
+    doc = Document(path=path, display=shown, kind="catalog" if is_catalog(path) else "runbook")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        doc.diagnostics.append(_diag(shown, 0, 0, f"cannot read file: {exc.strerror or exc}", "file.read"))
+        return doc
+    return load_bytes(raw, doc)
+
+
+def load_bytes(raw: bytes, doc: Document) -> Document:
+    """Load already-read bytes into ``doc`` (shared by files and the MkDocs plugin's cache)."""
+    shown = doc.display
+    doc.digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    if len(raw) > MAX_BYTES:
+        doc.diagnostics.append(
+            _diag(
+                shown,
+                0,
+                0,
+                f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB; refusing to parse it",
+                "file.size",
+            )
+        )
+        return doc
+    if b"\0" in raw:
+        doc.diagnostics.append(_diag(shown, 0, 0, "file looks binary (it contains NUL bytes)", "file.binary"))
+        return doc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _offset_to_position(raw, exc.start)
+        doc.diagnostics.append(
+            _diag(shown, line, col, f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", "file.encoding")
+        )
+        return doc
+    if _possible_openers(text) > _DEEP_SUSPECT:
+        deep = _measure_depth(text)
+        if deep is not None:
+            line, col = deep
+            doc.diagnostics.append(_diag(shown, line, col, f"nesting is deeper than {MAX_DEPTH} levels", "yaml.depth"))
+            return doc
+    doc.text = text
+    loader = _Loader(text)
+    loader.duplicates = []
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            doc.diagnostics.append(_diag(shown, 1, 1, "file is empty; expected a YAML mapping", "file.empty"))
+            return doc
+        # Only a document with an anchor can hold aliases; skip the walk for the rest.
+        problem = _check_shape(node) if "&" in text else None
+        if problem is not None:
+            message, rule, mark = problem
+            doc.diagnostics.append(_diag(shown, mark.line + 1, mark.column + 1, message, rule))
+            return doc
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        doc.diagnostics.append(_yaml_error(shown, exc, text))
+        return doc
+    except yaml.YAMLError as exc:  # unmarked errors are rare (reader errors); still located at the file
+        doc.diagnostics.append(_diag(shown, 1, 1, f"invalid YAML: {exc}", "yaml.syntax"))
+        return doc
+    finally:
+        loader.dispose()
+    for key, key_node in loader.duplicates:
+        mark = key_node.start_mark
+        doc.diagnostics.append(
+            _diag(
+                shown,
+                mark.line + 1,
+                mark.column + 1,
+                f"duplicate key {key!r}: YAML keeps only the last value, so an earlier one would be lost",
+                "yaml.duplicate-key",
+            )
+        )
+    if not isinstance(data, dict):
+        mark = node.start_mark
+        found = "a list" if isinstance(data, list) else f"a {type(data).__name__} value"
+        doc.diagnostics.append(
+            _diag(
+                shown,
+                mark.line + 1,
+                mark.column + 1,
+                f"expected a mapping at the top level, found {found}",
+                "yaml.top-level",
+            )
+        )
+        return doc
+    doc.node = node
+    doc.data = data
+    return doc
+
+
+def _diag(path: str, line: int, col: int, message: str, rule: str) -> Diagnostic:
+    return Diagnostic(path=path, line=line, col=col, level="error", message=message, rule=rule)
+
+
+def _offset_to_position(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    start = before.rfind(b"\n") + 1
+    # Column in characters of the decodable prefix of the line, 1-based.
+    col = len(before[start:].decode("utf-8", errors="replace")) + 1
+    return line, col
+
+
+def _possible_openers(text: str) -> int:
+    return text.count("[") + text.count("{") + text.count("- ")
+
+
+def _measure_depth(text: str) -> tuple[int, int] | None:
+    """Position where nesting passes MAX_DEPTH, using libyaml's iterative event stream (no recursion)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                mark = event.start_mark
+                if depth > MAX_DEPTH and mark is not None:
+                    return (mark.line + 1, mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the composer reports syntax errors with better context
+    return None
+
+
+def _check_shape(root: yaml.Node) -> tuple[str, str, yaml.Mark] | None:
+    """Refuse recursive aliases, alias expansion bombs and deep nesting before constructing data.
+
+    Counts the nodes the document would have with aliases expanded, memoised per
+    shared node so the count itself stays linear in the size of the file.
+    """
+    expanded: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def visit(node: yaml.Node, depth: int) -> int:
+        ident = id(node)
+        if ident in expanded:
+            return expanded[ident]
+        if ident in on_path:
+            raise _ShapeError("recursive alias: a node contains itself", "yaml.alias", node.start_mark)
+        if depth > MAX_DEPTH:
+            raise _ShapeError(f"nesting is deeper than {MAX_DEPTH} levels", "yaml.depth", node.start_mark)
+        total = 1
+        if isinstance(node, yaml.CollectionNode):
+            on_path.add(ident)
+            children: list[yaml.Node]
+            if isinstance(node, yaml.MappingNode):
+                children = [part for pair in node.value for part in pair]
+            else:
+                children = list(node.value)
+            for child in children:
+                total += visit(child, depth + 1)
+                if total > MAX_EXPANDED_NODES:
+                    raise _ShapeError(
+                        f"aliases expand this document to more than {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)",
+                        "yaml.alias",
+                        child.start_mark,
+                    )
+            on_path.discard(ident)
+        expanded[ident] = total
+        return total
+
+    try:
+        visit(root, 1)
+    except _ShapeError as exc:
+        return exc.args[0], exc.args[1], exc.args[2]
+    return None
+
+
+class _ShapeError(Exception):
+    pass
+
+
+def _yaml_error(path: str, exc: yaml.MarkedYAMLError, text: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = exc.problem or "invalid YAML"
+    rule = "yaml.syntax"
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
+        rule = "yaml.tag"
+        tag = problem.split("tag", 1)[1].strip().strip("'")
+        if tag.startswith("tag:yaml.org,2002:"):
+            tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+        problem = f"tag {tag} is not allowed: runbooks are plain data (no custom or Python tags)"
+    elif "'\\t'" in problem or "\t" in problem or _is_tab(text, mark):
+        rule = "yaml.tab"
+        problem = "tab character: YAML indentation must use spaces"
+    elif exc.context:
+        problem = f"{problem} ({exc.context})"
+    return _diag(path, line, col, problem, rule)
+
+
+def _is_tab(text: str, mark: yaml.Mark | None) -> bool:
+    return mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"

@@ -1,0 +1,713 @@
+"""Schema validation and cross-reference checks over a whole runbook project.
+
+A project is the directory holding ``catalog.yaml`` and everything under it:
+catalog files (``catalog.yaml``, ``*.catalog.yaml``) whose lists are merged, and
+runbook files (every other ``*.yaml``). Validating single files, as pre-commit
+does, still resolves their references against the whole project.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, Level
+from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
+from .placeholders import SHELL_LANGUAGES, bare_uses, command_uses, template_uses
+from .schemas import validator
+
+PathT = tuple[str | int, ...]
+
+# Catalog sections holding identified entries, and the word used for them in messages.
+SECTIONS = {
+    "severities": "severity level",
+    "roles": "role",
+    "contacts": "contact",
+    "escalation_policies": "escalation policy",
+    "services": "service",
+    "tools": "tool",
+    "templates": "template",
+    "checklists": "checklist",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit 2), as opposed to bad runbook content (exit 1)."""
+
+
+@dataclass
+class Entry:
+    """Where an identified thing is defined."""
+
+    doc: Document
+    path: PathT
+    data: dict[str, Any]
+
+
+@dataclass
+class Index:
+    """Every identified thing in the project, by section and id."""
+
+    tables: dict[str, dict[str, Entry]] = field(default_factory=lambda: {s: {} for s in SECTIONS})
+    runbooks: dict[str, Entry] = field(default_factory=dict)
+    runbook_ids: dict[str, list[tuple[Document | Path, PathT]]] = field(default_factory=dict)
+    site_variables: dict[str, Entry] = field(default_factory=dict)
+    site: Entry | None = None
+
+    def __getitem__(self, section: str) -> dict[str, Entry]:
+        return self.tables[section]
+
+
+@dataclass
+class Project:
+    """A loaded project: its root, its documents and the index built from them."""
+
+    root: Path | None
+    documents: list[Document]
+    index: Index
+    diagnostics: list[Diagnostic]
+
+
+def find_root(path: Path) -> Path | None:
+    """The nearest directory at or above ``path`` that holds catalog.yaml (or catalog.yml)."""
+    start = path if path.is_dir() else path.parent
+    for candidate in (start, *start.parents):
+        if (candidate / "catalog.yaml").is_file() or (candidate / "catalog.yml").is_file():
+            return candidate
+    return None
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """The path as the user would type it: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def expand(paths: Sequence[Path]) -> list[Path]:
+    """The YAML files named or contained in ``paths``, in order, each once."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(iter_yaml_files(path))
+        elif path.is_file():
+            if not is_yaml(path):
+                raise UsageError(f"{path}: not a YAML file (expected .yaml or .yml)")
+            files.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or directory")
+    seen: set[Path] = set()
+    unique = []
+    for file in files:
+        key = file.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(file)
+    return unique
+
+
+_TOP_ID = re.compile(rb"^id:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _peek_id(path: Path) -> str | None:
+    """A runbook's top-level id read with a regex: enough to resolve references to files not being checked."""
+    try:
+        with path.open("rb") as handle:
+            match = _TOP_ID.search(handle.read(1 << 20))
+    except OSError:
+        return None
+    return match.group(1).decode() if match else None
+
+
+def validate_paths(paths: Sequence[Path], cwd: Path | None = None) -> tuple[list[Diagnostic], int]:
+    """Validate the given files and directories; returns the diagnostics and the number of files checked."""
+    cwd = cwd or Path.cwd()
+    selected = expand(paths)
+    diagnostics: list[Diagnostic] = []
+    by_root: dict[Path | None, list[Path]] = {}
+    for file in selected:
+        root = find_root(file)
+        by_root.setdefault(root.resolve() if root else None, []).append(file)
+    for root, files in by_root.items():
+        project = load_project(root, files, cwd)
+        diagnostics.extend(project.diagnostics)
+    return diagnostics, len(selected)
+
+
+def load_project(root: Path | None, selected: Sequence[Path] | None, cwd: Path) -> Project:
+    """Load and check a project. With ``selected``, report only those files' problems
+    (and catalog files that fail to load, since they block every reference check)."""
+    chosen = {p.resolve() for p in selected} if selected is not None else None
+    documents: list[Document] = []
+    peeked: list[tuple[str, Path]] = []
+    files = list(iter_yaml_files(root)) if root is not None else list(selected or [])
+    if chosen is not None:
+        known = {f.resolve() for f in files}
+        files.extend(p for p in selected or [] if p.resolve() not in known)
+    for file in files:
+        full = chosen is None or file.resolve() in chosen or is_catalog(file)
+        if full:
+            documents.append(load_file(file, display_path(file, cwd)))
+        else:
+            ident = _peek_id(file)
+            if ident is None:  # unusual layout: fall back to a real load
+                documents.append(load_file(file, display_path(file, cwd)))
+            else:
+                peeked.append((ident, file))
+    diagnostics: list[Diagnostic] = []
+    for doc in documents:
+        diagnostics.extend(doc.diagnostics)
+        if doc.data is not None:
+            diagnostics.extend(schema_diagnostics(doc))
+    index = Index()
+    checker = _Checker(index)
+    if root is None:
+        for doc in documents:
+            diagnostics.append(
+                Diagnostic(
+                    doc.display,
+                    0,
+                    0,
+                    "error",
+                    "no catalog.yaml in this directory or any parent: references cannot be resolved",
+                    "catalog.missing",
+                )
+            )
+    checker.build(documents, peeked)
+    if root is not None:  # without a catalog every reference would fail: report that once instead
+        diagnostics.extend(checker.check(documents))
+    if chosen is not None:
+        shown = {display_path(p, cwd) for p in selected or []}
+        broken_catalogs = {d.display for d in documents if is_catalog(d.path) and d.data is None}
+        diagnostics = [d for d in diagnostics if d.path in shown or d.path in broken_catalogs]
+    return Project(root=root, documents=documents, index=index, diagnostics=_dedupe(diagnostics))
+
+
+def _dedupe(items: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return list(dict.fromkeys(items))
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def schema_diagnostics(doc: Document) -> Iterator[Diagnostic]:
+    """JSON Schema errors of one loaded document, each at the key or value it concerns."""
+    for error in validator(doc.kind).iter_errors(doc.data):
+        yield from _convert(error, doc)
+
+
+def _convert(error: Any, doc: Document) -> Iterator[Diagnostic]:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
+        yield from _convert(best_match(error.context), doc)
+        return
+    path: PathT = tuple(error.absolute_path)
+    where = f"{json_path(path)}: " if path else ""
+    rule = f"schema.{error.validator}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key in allowed:
+                continue
+            hint = _did_you_mean(str(key), allowed)
+            line, col = doc.locate((*path, key), key=True)
+            yield Diagnostic(doc.display, line, col, "error", f"{where}unknown property {key!r}{hint}", rule)
+        return
+    if error.validator == "required":
+        line, col = doc.locate(path)
+        yield Diagnostic(doc.display, line, col, "error", f"{where}{error.message}", rule)
+        return
+    message = error.message
+    if error.validator == "enum":
+        message = f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
+        message += _did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
+    elif error.validator == "pattern":
+        title = error.schema.get("title", "value").lower()
+        message = f"{error.instance!r} is not a valid {title}: {error.schema.get('description', '')}".rstrip(": ")
+    elif error.validator == "minLength" and error.instance == "":
+        message = "must not be empty"
+    elif error.validator == "minItems" and error.instance == []:
+        message = "must not be an empty list"
+    elif error.validator == "type":
+        message = f"expected {_type_words(error.validator_value)}, found {_describe(error.instance)}"
+    line, col = doc.locate(path)
+    yield Diagnostic(doc.display, line, col, "error", f"{where}{message}", rule)
+
+
+def _type_words(expected: Any) -> str:
+    names = {
+        "string": "a string",
+        "object": "a mapping",
+        "array": "a list",
+        "integer": "a whole number",
+        "boolean": "true or false",
+        "number": "a number",
+        "null": "nothing",
+    }
+    if isinstance(expected, list):
+        return " or ".join(names.get(str(t), str(t)) for t in expected)
+    return names.get(str(expected), str(expected))
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} (quote it if you meant text)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r} (quote it if you meant text)"
+    return f"{type(value).__name__} {value!r}"
+
+
+def json_path(path: Sequence[str | int]) -> str:
+    """``phases[0].steps[1].title`` for a path, as readers of the YAML think of it."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+# --------------------------------------------------------------------------- cross-references
+
+
+def slug(text: str) -> str:
+    """The identifier derived from a title: lower case, runs of other characters become one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-") or "item"
+
+
+def _get(data: Any, *keys: str | int) -> Any:
+    for key in keys:
+        if isinstance(data, dict) and isinstance(key, str):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def _items(data: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                yield i, item
+
+
+def _strings(data: Any, key: str) -> Iterator[tuple[int, str]]:
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                yield i, item
+
+
+class _Checker:
+    """Builds the index, then checks every reference against it."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- reporting
+
+    def report(
+        self, doc: Document, path: PathT, message: str, rule: str, level: Level = "error", key: bool = False
+    ) -> None:
+        line, col = doc.locate(path, key=key)
+        self.diagnostics.append(Diagnostic(doc.display, line, col, level, message, rule))
+
+    def _where(self, entry: Entry) -> str:
+        line, col = entry.doc.locate((*entry.path, "id"))
+        return f"{entry.doc.display}:{line}:{col}"
+
+    # -- index
+
+    def build(self, documents: Sequence[Document], peeked: Sequence[tuple[str, Path]]) -> None:
+        index = self.index
+        for doc in documents:
+            data = doc.data
+            if not isinstance(data, dict):
+                continue
+            if doc.kind == "catalog":
+                if isinstance(data.get("site"), dict):
+                    if index.site is not None:
+                        self.report(
+                            doc,
+                            ("site",),
+                            "the site settings are already given in "
+                            f"{index.site.doc.display}; give them in one catalog file only",
+                            "id.duplicate",
+                            key=True,
+                        )
+                    else:
+                        index.site = Entry(doc, ("site",), data["site"])
+                for section, noun in SECTIONS.items():
+                    for i, item in _items(data, section):
+                        self._add(index[section], noun, doc, (section, i), item)
+                for i, item in _items(data, "variables"):
+                    name = item.get("name")
+                    if isinstance(name, str):
+                        if name in index.site_variables:
+                            other = index.site_variables[name]
+                            self.report(
+                                doc,
+                                ("variables", i, "name"),
+                                f"site variable {name!r} is already declared at {self._where(other)}",
+                                "id.duplicate",
+                            )
+                        else:
+                            index.site_variables[name] = Entry(doc, ("variables", i), item)
+            else:
+                ident = data.get("id")
+                if isinstance(ident, str):
+                    index.runbook_ids.setdefault(ident, []).append((doc, ()))
+                    if ident in index.runbooks:
+                        other = index.runbooks[ident]
+                        self.report(
+                            doc,
+                            ("id",),
+                            f"duplicate runbook id {ident!r}: also used by {other.doc.display}",
+                            "id.duplicate",
+                        )
+                    else:
+                        index.runbooks[ident] = Entry(doc, (), data)
+        for ident, path in peeked:
+            existing = index.runbooks.get(ident)
+            if existing is not None:
+                self.report(
+                    existing.doc,
+                    ("id",),
+                    f"duplicate runbook id {ident!r}: also used by {path}",
+                    "id.duplicate",
+                )
+            index.runbook_ids.setdefault(ident, []).append((path, ()))
+
+    def _add(self, table: dict[str, Entry], noun: str, doc: Document, path: PathT, item: dict[str, Any]) -> None:
+        ident = item.get("id")
+        if not isinstance(ident, str):
+            return
+        if ident in table:
+            self.report(
+                doc,
+                (*path, "id"),
+                f"duplicate {noun} id {ident!r}: already defined at {self._where(table[ident])}",
+                "id.duplicate",
+            )
+            return
+        table[ident] = Entry(doc, path, item)
+
+    # -- reference helpers
+
+    def ref(
+        self, doc: Document, path: PathT, value: Any, section: str, rule: str, what: str | None = None
+    ) -> Entry | None:
+        """Resolve one id in ``section``; report it (with a suggestion) when it does not exist."""
+        if not isinstance(value, str):
+            return None
+        table = self.index[section] if section != "runbooks" else self.index.runbooks
+        found = table.get(value)
+        if found is None and section == "runbooks" and value in self.index.runbook_ids:
+            return Entry(doc, path, {})  # defined in a file not loaded in full
+        if found is None:
+            noun = what or (SECTIONS.get(section, "runbook"))
+            candidates = list(table) if section != "runbooks" else list(self.index.runbook_ids)
+            self.report(doc, path, f"{noun} {value!r} does not exist{_did_you_mean(value, candidates)}", rule)
+        return found
+
+    def team(self, doc: Document, path: PathT, value: Any) -> None:
+        entry = self.ref(doc, path, value, "contacts", "xref.owner", "owner")
+        if entry is not None and entry.data.get("type") != "team":
+            self.report(
+                doc,
+                path,
+                f"owner {value!r} is a {entry.data.get('type')}, not a team: only teams own services and runbooks",
+                "xref.owner",
+            )
+
+    def recipients(self, doc: Document, path: PathT, values: Any) -> None:
+        if not isinstance(values, list):
+            return
+        contacts, roles = self.index["contacts"], self.index["roles"]
+        for i, value in enumerate(values):
+            if not isinstance(value, str) or value in contacts or value in roles:
+                continue
+            hint = _did_you_mean(value, [*contacts, *roles])
+            self.report(doc, (*path, i), f"contact or role {value!r} does not exist{hint}", "xref.contact")
+
+    def levels(self, doc: Document, path: PathT, levels: Any) -> None:
+        if not isinstance(levels, list):
+            return
+        for i, level in enumerate(levels):
+            if isinstance(level, dict):
+                self.recipients(doc, (*path, i, "to"), level.get("to"))
+                self.ref(doc, (*path, i, "via"), level.get("via"), "tools", "xref.tool")
+
+    def refs(self, doc: Document, path: PathT, values: Any, section: str, rule: str) -> None:
+        if isinstance(values, list):
+            for i, value in enumerate(values):
+                self.ref(doc, (*path, i), value, section, rule)
+
+    # -- checks
+
+    def check(self, documents: Sequence[Document]) -> list[Diagnostic]:
+        for doc in documents:
+            if isinstance(doc.data, dict):
+                if doc.kind == "catalog":
+                    self.check_catalog(doc, doc.data)
+                else:
+                    self.check_runbook(doc, doc.data)
+        self.check_alerts(documents)
+        return self.diagnostics
+
+    def check_catalog(self, doc: Document, data: dict[str, Any]) -> None:
+        for i, service in _items(data, "services"):
+            path: PathT = ("services", i)
+            self.team(doc, (*path, "owner"), service.get("owner"))
+            self.ref(
+                doc,
+                (*path, "escalation_policy"),
+                service.get("escalation_policy"),
+                "escalation_policies",
+                "xref.policy",
+            )
+            self.refs(doc, (*path, "dependencies"), service.get("dependencies"), "services", "xref.service")
+            if service.get("id") in (service.get("dependencies") or []):
+                self.report(doc, (*path, "dependencies"), "a service cannot depend on itself", "xref.service")
+            for j, level in _items(service, "severity_scale"):
+                self.ref(
+                    doc,
+                    (*path, "severity_scale", j, "level"),
+                    level.get("level"),
+                    "severities",
+                    "xref.severity",
+                )
+        for i, role in _items(data, "roles"):
+            self.refs(doc, ("roles", i, "severities"), role.get("severities"), "severities", "xref.severity")
+            self.refs(doc, ("roles", i, "filled_by"), role.get("filled_by"), "contacts", "xref.contact")
+        for i, contact in _items(data, "contacts"):
+            self.refs(doc, ("contacts", i, "members"), contact.get("members"), "contacts", "xref.contact")
+        for i, policy in _items(data, "escalation_policies"):
+            self.ref(doc, ("escalation_policies", i, "service"), policy.get("service"), "services", "xref.service")
+            self.levels(doc, ("escalation_policies", i, "levels"), policy.get("levels"))
+        for i, tool in _items(data, "tools"):
+            self.refs(doc, ("tools", i, "services"), tool.get("services"), "services", "xref.service")
+        for i, template in _items(data, "templates"):
+            path = ("templates", i)
+            self.ref(doc, (*path, "service"), template.get("service"), "services", "xref.service")
+            self.check_template(doc, path, template)
+
+    def check_template(self, doc: Document, path: PathT, template: dict[str, Any]) -> None:
+        declared = {v.get("name") for _, v in _items(template, "variables")}
+        used: set[str] = set()
+        for field_name in ("subject", "body"):
+            text = template.get(field_name)
+            if not isinstance(text, str):
+                continue
+            for use in template_uses(text):
+                used.add(use.name)
+                if use.name not in declared:
+                    line, col = doc.locate_in_scalar((*path, field_name), use.offset)
+                    self.diagnostics.append(
+                        Diagnostic(
+                            doc.display,
+                            line,
+                            col,
+                            "error",
+                            f"placeholder {{{use.name}}} is not declared in this template's variables",
+                            "xref.variable",
+                        )
+                    )
+        for j, variable in _items(template, "variables"):
+            if variable.get("name") not in used:
+                self.report(
+                    doc,
+                    (*path, "variables", j, "name"),
+                    f"variable {variable.get('name')!r} is declared but the template never uses it",
+                    "xref.variable-unused",
+                    level="warning",
+                )
+
+    def check_runbook(self, doc: Document, data: dict[str, Any]) -> None:
+        self.ref(doc, ("service",), data.get("service"), "services", "xref.service")
+        self.team(doc, ("owner",), data.get("owner"))
+        self.ref(doc, ("severity",), data.get("severity"), "severities", "xref.severity")
+        escalation = data.get("escalation")
+        if isinstance(escalation, dict):
+            self.ref(doc, ("escalation", "policy"), escalation.get("policy"), "escalation_policies", "xref.policy")
+            self.levels(doc, ("escalation", "levels"), escalation.get("levels"))
+            if "policy" not in escalation and "levels" not in escalation:
+                self.report(doc, ("escalation",), "escalation needs a policy or levels", "xref.policy")
+        for i, related in _strings(data, "related"):
+            if related == data.get("id"):
+                self.report(doc, ("related", i), "a runbook cannot be related to itself", "xref.runbook")
+            else:
+                self.ref(doc, ("related", i), related, "runbooks", "xref.runbook")
+        self.refs(doc, ("include_checklists",), data.get("include_checklists"), "checklists", "xref.checklist")
+        self.check_structure(doc, data)
+        self.check_flow(doc, data.get("flow"))
+        self.check_variables(doc, data)
+
+    def check_structure(self, doc: Document, data: dict[str, Any]) -> None:
+        """Phase and step identifiers (given or derived from titles) must be unique: they name test items."""
+        phases: dict[str, int] = {}
+        for i, phase in _items(data, "phases"):
+            pid = phase.get("id") or slug(str(phase.get("title", "")))
+            if pid in phases:
+                self.report(
+                    doc,
+                    ("phases", i, "id" if "id" in phase else "title"),
+                    f"phase {pid!r} appears twice (also phases[{phases[pid]}]); give one an id",
+                    "id.duplicate",
+                )
+            phases[pid] = i
+            steps: dict[str, int] = {}
+            for j, step in _items(phase, "steps"):
+                sid = step.get("id") or slug(str(step.get("title", "")))
+                if sid in steps:
+                    self.report(
+                        doc,
+                        ("phases", i, "steps", j, "id" if "id" in step else "title"),
+                        f"step {sid!r} appears twice in this phase (also steps[{steps[sid]}]); give one an id",
+                        "id.duplicate",
+                    )
+                steps[sid] = j
+                self.ref(doc, ("phases", i, "steps", j, "runbook"), step.get("runbook"), "runbooks", "xref.runbook")
+
+    def check_flow(self, doc: Document, flow: Any) -> None:
+        if not isinstance(flow, dict):
+            return
+        nodes: dict[str, int] = {}
+        for i, node in _items(flow, "nodes"):
+            ident = node.get("id")
+            if isinstance(ident, str):
+                if ident in nodes:
+                    self.report(
+                        doc,
+                        ("flow", "nodes", i, "id"),
+                        f"flow node {ident!r} is defined twice",
+                        "id.duplicate",
+                    )
+                nodes.setdefault(ident, i)
+        reached: set[str] = set()
+        for i, node in _items(flow, "nodes"):
+            targets: list[tuple[PathT, Any]] = [(("flow", "nodes", i, "next"), node.get("next"))]
+            targets += [(("flow", "nodes", i, "branches", j, "to"), b.get("to")) for j, b in _items(node, "branches")]
+            for path, target in targets:
+                if not isinstance(target, str):
+                    continue
+                reached.add(target)
+                if target not in nodes:
+                    self.report(
+                        doc,
+                        path,
+                        f"flow node {target!r} does not exist{_did_you_mean(target, nodes)}",
+                        "xref.flow",
+                    )
+            kind = node.get("type", "action")
+            if "next" in node and "branches" in node:
+                self.report(doc, ("flow", "nodes", i), "a node has either next or branches, not both", "xref.flow")
+            if kind == "decision" and "branches" not in node:
+                self.report(doc, ("flow", "nodes", i), "a decision needs branches", "xref.flow")
+            if kind == "end" and ("next" in node or "branches" in node):
+                self.report(doc, ("flow", "nodes", i), "an end node leads nowhere: remove next/branches", "xref.flow")
+        first = next(iter(nodes), None)
+        for ident, i in nodes.items():
+            if ident != first and ident not in reached:
+                self.report(
+                    doc,
+                    ("flow", "nodes", i, "id"),
+                    f"flow node {ident!r} cannot be reached from the start",
+                    "xref.flow",
+                    level="warning",
+                )
+
+    def check_variables(self, doc: Document, data: dict[str, Any]) -> None:
+        declared: dict[str, tuple[int, dict[str, Any]]] = {}
+        for i, variable in _items(data, "variables"):
+            name = variable.get("name")
+            if isinstance(name, str):
+                if name in declared:
+                    self.report(doc, ("variables", i, "name"), f"variable {name!r} is declared twice", "id.duplicate")
+                declared[name] = (i, variable)
+        site = self.index.site_variables
+        bare = [n for n, (_, v) in declared.items() if v.get("bare")]
+        bare += [n for n, e in site.items() if e.data.get("bare") and n not in declared]
+        used: set[str] = set()
+        for path, command in _commands(data):
+            language = str(command.get("language", "bash"))
+            code = command.get("code")
+            if isinstance(code, str):
+                for use in command_uses(code, language, bare):
+                    used.add(use.name)
+                    if use.name in declared or use.name in site:
+                        continue
+                    line, col = doc.locate_in_scalar((*path, "code"), use.offset)
+                    kind = "shell variable $" if language in SHELL_LANGUAGES and code[use.offset] == "$" else ""
+                    hint = _did_you_mean(use.name, [*declared, *site])
+                    self.diagnostics.append(
+                        Diagnostic(
+                            doc.display,
+                            line,
+                            col,
+                            "error",
+                            f"placeholder {kind}{use.name} is not declared in variables{hint}",
+                            "xref.variable",
+                        )
+                    )
+            typed = command.get("input")
+            if isinstance(typed, str):
+                used.update(use.name for use in bare_uses(typed, bare))
+        for name, (i, _) in declared.items():
+            if name not in used:
+                self.report(
+                    doc,
+                    ("variables", i, "name"),
+                    f"variable {name!r} is declared but no command uses it",
+                    "xref.variable-unused",
+                    level="warning",
+                )
+
+    def check_alerts(self, documents: Sequence[Document]) -> None:
+        seen: dict[str, tuple[Document, int]] = {}
+        for doc in documents:
+            if doc.kind != "runbook" or not isinstance(doc.data, dict):
+                continue
+            for i, alert in _items(doc.data, "alerts"):
+                name = alert.get("name")
+                if not isinstance(name, str):
+                    continue
+                if name in seen and seen[name][0] is not doc:
+                    other = seen[name][0]
+                    self.report(
+                        doc,
+                        ("alerts", i, "name"),
+                        f"alert {name!r} is also handled by "
+                        f"{other.display}; a responder will not know which runbook to open",
+                        "xref.alert",
+                        level="warning",
+                    )
+                seen.setdefault(name, (doc, i))
+
+
+def _commands(data: dict[str, Any]) -> Iterator[tuple[PathT, dict[str, Any]]]:
+    """Every command of a runbook with its path."""
+    for i, phase in _items(data, "phases"):
+        for j, step in _items(phase, "steps"):
+            for k, command in _items(step, "commands"):
+                yield ("phases", i, "steps", j, "commands", k), command
