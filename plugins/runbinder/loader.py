@@ -354,9 +354,24 @@ def _yaml_error(path: str, exc: yaml.MarkedYAMLError, text: str) -> Diagnostic:
     elif "'\\t'" in problem or "\t" in problem or _is_tab(text, mark):
         rule = "yaml.tab"
         problem = "tab character: YAML indentation must use spaces"
+    elif problem.startswith("but found another document"):
+        problem = "the file holds more than one YAML document: put each runbook in a file of its own (no '---')"
     elif exc.context:
         problem = f"{problem} ({exc.context})"
+    for start, hint in _HINTS:
+        if problem.startswith(start):
+            problem = f"{problem}; {hint}"
+            break
     return _diag(path, line, col, problem, rule)
+
+
+# libyaml's wording for the mistakes people make most, and what to do about each.
+_HINTS = (
+    ("mapping values are not allowed", "is there a ': ' inside an unquoted value? Quote it or use a | block"),
+    ("found character '`'", "a value cannot start with a backquote: quote it"),
+    ("found character '@'", "a value cannot start with '@': quote it"),
+    ("found undefined alias", "an alias (*name) needs an anchor (&name) earlier in the file"),
+)
 
 
 def _is_tab(text: str, mark: yaml.Mark | None) -> bool:

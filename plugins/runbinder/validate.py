@@ -17,7 +17,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, Level
 from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
-from .placeholders import SHELL_LANGUAGES, bare_uses, command_uses, template_uses
+from .placeholders import bare_uses, command_uses, template_uses
 from .schemas import validator
 
 PathT = tuple[str | int, ...]
@@ -658,7 +658,6 @@ class _Checker:
                     if use.name in declared or use.name in site:
                         continue
                     line, col = doc.locate_in_scalar((*path, "code"), use.offset)
-                    kind = "shell variable $" if language in SHELL_LANGUAGES and code[use.offset] == "$" else ""
                     hint = _did_you_mean(use.name, [*declared, *site])
                     self.diagnostics.append(
                         Diagnostic(
@@ -666,7 +665,7 @@ class _Checker:
                             line,
                             col,
                             "error",
-                            f"placeholder {kind}{use.name} is not declared in variables{hint}",
+                            f"placeholder {_as_written(code, use.offset, use.name)} is not declared in variables{hint}",
                             "xref.variable",
                         )
                     )
@@ -703,6 +702,14 @@ class _Checker:
                         level="warning",
                     )
                 seen.setdefault(name, (doc, i))
+
+
+def _as_written(code: str, offset: int, name: str) -> str:
+    """The placeholder with its markers, as the author typed it ($X, ${X}, {x}, <X> or X)."""
+    for marked in (f"${{{name}}}", f"${name}", f"{{{name}}}", f"<{name}>"):
+        if code.startswith(marked, offset):
+            return marked
+    return name
 
 
 def _commands(data: dict[str, Any]) -> Iterator[tuple[PathT, dict[str, Any]]]:
