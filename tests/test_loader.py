@@ -1,0 +1,89 @@
+"""Loader guards that need generated input: sizes and depths too large to commit as case files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runbinder import loader
+from runbinder.loader import load_file
+
+
+def _write(tmp_path: Path, text: str | bytes, name: str = "x.yaml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _only(doc: loader.Document) -> tuple[int, int, str]:
+    assert len(doc.diagnostics) == 1, doc.diagnostics
+    d = doc.diagnostics[0]
+    return d.line, d.col, d.rule
+
+
+@pytest.mark.parametrize("opener", ["[", "{a: ", "- "])
+def test_nesting_that_would_crash_libyaml_is_refused(tmp_path: Path, opener: str) -> None:
+    # 100,000 levels segfault PyYAML's C composer; the loader must refuse before composing.
+    closer = {"[": "]", "{a: ": "}", "- ": ""}[opener]
+    sep = "\n" if opener == "- " else " "
+    path = _write(tmp_path, "id: deep\nx:" + sep + opener * 100_000 + "1" + closer * 100_000 + "\n")
+    line, _col, rule = _only(load_file(path))
+    assert rule == "yaml.depth"
+    assert line == (3 if opener == "- " else 2)
+
+
+def test_moderate_nesting_with_anchor_is_measured(tmp_path: Path) -> None:
+    path = _write(tmp_path, "id: &i deep\nx: " + "[" * 70 + "*i" + "]" * 70 + "\n")
+    assert _only(load_file(path))[2] == "yaml.depth"
+
+
+def test_huge_file_is_refused_without_parsing(tmp_path: Path) -> None:
+    path = _write(tmp_path, "id: big\nnotes:\n" + "  - padding line for a file that is far too large\n" * 100_000)
+    assert path.stat().st_size > loader.MAX_BYTES
+    assert _only(load_file(path)) == (0, 0, "file.size")
+
+
+def test_python_tag_is_never_executed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path, 'id: x\ntext: !!python/object/apply:os.system ["touch pwned"]\n')
+    assert _only(load_file(path))[2] == "yaml.tag"
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_dates_stay_strings(tmp_path: Path) -> None:
+    doc = load_file(_write(tmp_path, "last_reviewed: 2026-11-22\nversion: 1.0\n"))
+    assert doc.data == {"last_reviewed": "2026-11-22", "version": 1.0}
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    doc = load_file(_write(tmp_path, b"\xef\xbb\xbfid: bom\n"))
+    assert doc.ok
+    assert doc.data == {"id": "bom"}
+
+
+def test_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    doc = load_file(_write(tmp_path, "base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n"))
+    assert doc.diagnostics == []
+    assert doc.data["x"] == {"a": 1, "b": 3}
+
+
+def test_every_duplicate_key_is_reported(tmp_path: Path) -> None:
+    doc = load_file(_write(tmp_path, "a: 1\nb: 2\na: 3\nc:\n  d: 1\n  d: 2\n"))
+    assert [(d.line, d.col, d.rule) for d in doc.diagnostics] == [
+        (3, 1, "yaml.duplicate-key"),
+        (6, 3, "yaml.duplicate-key"),
+    ]
+
+
+def test_unreadable_path_is_a_diagnostic(tmp_path: Path) -> None:
+    assert _only(load_file(tmp_path / "missing.yaml"))[2] == "file.read"
+
+
+def test_position_inside_a_literal_block(tmp_path: Path) -> None:
+    doc = load_file(_write(tmp_path, "a:\n  code: |\n    first line\n    second $VAR here\n"))
+    offset = doc.data["a"]["code"].index("$VAR")
+    assert doc.locate_in_scalar(("a", "code"), offset) == (4, 12)
