@@ -1,0 +1,1 @@
+"""Pure renderers: validated runbook data in, Markdown / mermaid text out. No MkDocs imports here."""

@@ -1,0 +1,63 @@
+"""Mermaid flowcharts from data, with every label escaped so no text can break or inject into a diagram.
+
+Every label is quoted and every character outside [A-Za-z0-9 ] is written as a
+mermaid entity code (#<decimal>;), so quotes, brackets, '<', '#', '|', ';',
+emoji and reserved words such as 'end' are always plain text. Node ids are
+generated (n0, n1, ...), never taken from the data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_SAFE = re.compile(r"[A-Za-z0-9 ]")
+
+SHAPES = {
+    "start": ('(["', '"])'),
+    "end": ('(["', '"])'),
+    "action": ('["', '"]'),
+    "decision": ('{"', '"}'),
+}
+
+
+def label(text: str) -> str:
+    """A mermaid label body: safe characters kept, everything else as #code; (newlines become line breaks)."""
+    parts = []
+    for line in str(text).split("\n"):
+        parts.append("".join(ch if _SAFE.match(ch) else f"#{ord(ch)};" for ch in line))
+    return "<br>".join(parts)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A box in a flowchart."""
+
+    key: str
+    text: str
+    shape: str = "action"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An arrow between two node keys, optionally labelled."""
+
+    source: str
+    target: str
+    text: str | None = None
+
+
+def flowchart(nodes: Sequence[Node], edges: Sequence[Edge], direction: str = "TD") -> str:
+    """Mermaid source for a flowchart; edges to unknown keys are skipped (validation reports them)."""
+    ids = {node.key: f"n{i}" for i, node in enumerate(nodes)}
+    lines = [f"flowchart {direction}"]
+    for node in nodes:
+        left, right = SHAPES.get(node.shape, SHAPES["action"])
+        lines.append(f"    {ids[node.key]}{left}{label(node.text)}{right}")
+    for edge in edges:
+        if edge.source not in ids or edge.target not in ids:
+            continue
+        arrow = f'-->|"{label(edge.text)}"|' if edge.text else "-->"
+        lines.append(f"    {ids[edge.source]} {arrow} {ids[edge.target]}")
+    return "\n".join(lines)
