@@ -827,10 +827,10 @@ class SiteRenderer:
 
     def command(self, command: Data) -> str:
         language = command.get("language", "bash")
-        body = [t.fence(command["code"], HIGHLIGHT.get(language, str(language)))]
+        body = [t.fence(command["code"], _highlight(str(language)))]
         if command.get("input"):
             body.append("Then type:")
-            body.append(t.fence(command["input"], HIGHLIGHT.get(str(command.get("input_language", "text")), "text")))
+            body.append(t.fence(command["input"], _highlight(str(command.get("input_language", "text")))))
         if command.get("expected_output"):
             body.append("Expected output:")
             body.append(t.fence(command["expected_output"], "text"))
@@ -988,6 +988,11 @@ def severity_css(severities: Iterable[Data]) -> str:
 
 METHOD_LABELS = {"email": "E-mail", "phone": "Phone", "chat": "Chat", "pager": "Pager", "url": "Web"}
 HIGHLIGHT = {"sh": "bash", "promql": "text", "markdown": "markdown", "php": "php", "text": "text"}
+
+
+def _highlight(language: str) -> str:
+    """The Pygments lexer name for a command language (PromQL has none: shown as text)."""
+    return HIGHLIGHT.get(language, language)
 
 
 def contact_value(method: Data) -> str:

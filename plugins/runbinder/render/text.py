@@ -19,7 +19,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!])")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 UNSAFE_SCHEME = re.compile(r"^\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
-_LINK_TARGET = re.compile(r"(\]\(\s*<?)([^)\s>]*)")
+# A link target may hold one level of balanced parentheses: [x](javascript:alert(1)).
+_LINK_TARGET = re.compile(r"(\]\(\s*<?)((?:[^()\s>]|\([^()\s]*\))*)")
 _REF_DEF = re.compile(r"^(\s*\[[^\]]+\]:\s*<?)(\S+)", re.MULTILINE)
 
 
