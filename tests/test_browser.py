@@ -1,0 +1,208 @@
+"""The built site in a real headless Chromium (Debian's `chromium`, driven by Playwright without a browser download).
+
+Pages are served from a loopback server; every other request is blocked and recorded. Locally these tests skip
+when no Chromium is installed; under CI=true they must run.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Material renders mermaid into a *closed* shadow root; open it so the test can see the SVG.
+OPEN_SHADOW_ROOTS = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
+"""
+
+
+def find_chromium() -> str | None:
+    """RUNBINDER_CHROMIUM, else a Chromium on PATH."""
+    configured = os.environ.get("RUNBINDER_CHROMIUM")
+    if configured:
+        return configured
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but no Chromium found: .ci/run must install Debian's chromium")
+        pytest.skip("no Chromium installed (apt-get install chromium, or set RUNBINDER_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_site: Path) -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(built_site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def watch(browser: Any) -> Iterator[Any]:
+    """Open watched pages; their browser contexts are closed even when a test fails."""
+    opened: list[Watched] = []
+
+    def open_page(allowed_prefix: str) -> Watched:
+        opened.append(Watched(browser, allowed_prefix))
+        return opened[-1]
+
+    yield open_page
+    for watched in opened:
+        watched.context.close()
+
+
+class Watched:
+    """A page that blocks and records non-local requests and collects console errors."""
+
+    def __init__(self, browser: Any, allowed_prefix: str) -> None:
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.external: list[str] = []
+        self.errors: list[str] = []
+        self.page.add_init_script(OPEN_SHADOW_ROOTS)
+        self.page.route("**/*", self._route(allowed_prefix))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, allowed_prefix: str) -> Any:
+        def handle(route: Any) -> None:
+            url = route.request.url
+            if url.startswith(allowed_prefix) or url.startswith(("data:", "blob:")):
+                route.continue_()
+            else:
+                self.external.append(url)
+                route.abort()
+
+        return handle
+
+
+def search(page: Any, query: str) -> Any:
+    """Type a query like a person and return the result links.
+
+    Material ignores input until its search worker has loaded the index, so typing is retried until results
+    appear (bounded), instead of sleeping for a guessed time.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.click("label.md-search__icon, .md-search__input", timeout=10_000)
+    box = page.locator("input.md-search__input")
+    results = page.locator(".md-search-result__item a")
+    for _ in range(20):
+        box.fill("")
+        box.press_sequentially(query, delay=20)
+        try:
+            results.first.wait_for(timeout=1_500)
+            return results
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"search for {query!r} showed no results")
+
+
+def _mermaid_pages(site: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(site)) for p in site.rglob("*.html") if 'class="mermaid"' in p.read_text(encoding="utf-8")
+    )
+
+
+def test_every_diagram_renders_to_svg(watch: Any, server: str, built_site: Path) -> None:
+    pages = _mermaid_pages(built_site)
+    assert "severity.html" in pages
+    assert len(pages) >= 5
+    watched = watch(server)
+    problems = []
+    for page_path in pages:
+        expected = (built_site / page_path).read_text(encoding="utf-8").count('<pre class="mermaid">')
+        watched.page.goto(f"{server}/{page_path}")
+        watched.page.wait_for_function(
+            "n => document.querySelectorAll('div.mermaid').length === n"
+            " && document.querySelectorAll('pre.mermaid').length === 0",
+            arg=expected,
+            timeout=30_000,
+        )
+        result = watched.page.evaluate(
+            """() => [...document.querySelectorAll('div.mermaid')].map(d => {
+                const root = d.shadowRoot;
+                const svg = root && root.querySelector('svg');
+                return {svg: !!svg, nodes: svg ? svg.querySelectorAll('.node').length : 0,
+                        text: root ? root.textContent : ''};
+            })"""
+        )
+        for i, diagram in enumerate(result):
+            if not diagram["svg"] or diagram["nodes"] == 0 or "Syntax error" in diagram["text"]:
+                problems.append(f"{page_path} diagram {i}: {diagram}")
+        assert "Syntax error" not in watched.page.inner_text("body")
+    assert problems == []
+    assert watched.errors == []
+    assert watched.external == []
+
+
+def test_escaped_labels_show_their_characters(watch: Any, server: str) -> None:
+    watched = watch(server)
+    watched.page.goto(f"{server}/severity.html")
+    watched.page.wait_for_function("document.querySelectorAll('div.mermaid').length > 0", timeout=30_000)
+    text = watched.page.evaluate("document.querySelector('div.mermaid').shadowRoot.textContent")
+    # '>' and '%' travel as mermaid entity codes and must come back as the characters.
+    assert ">50% of users affected" in text
+    assert "SLO breach for >15 minutes" in text
+
+
+def test_search_finds_a_runbook(watch: Any, server: str) -> None:
+    watched = watch(server)
+    watched.page.goto(f"{server}/index.html")
+    results = search(watched.page, "pg_terminate_backend")
+    hrefs = [results.nth(i).get_attribute("href") or "" for i in range(results.count())]
+    assert any("runbooks/authos-api-database-connection-failures.html" in h for h in hrefs), hrefs
+    assert watched.errors == []
+    assert watched.external == []
+
+
+def test_site_works_from_file_urls(watch: Any, built_site: Path) -> None:
+    """The network may be what is down: a copy of site/ opened from disk still renders diagrams and searches."""
+    watched = watch("file://")
+    watched.page.goto((built_site / "severity.html").as_uri())
+    watched.page.wait_for_function(
+        "document.querySelectorAll('div.mermaid').length > 0 && document.querySelectorAll('pre.mermaid').length === 0",
+        timeout=30_000,
+    )
+    watched.page.goto((built_site / "index.html").as_uri())
+    assert search(watched.page, "herd").count() > 0
+    assert watched.external == []
+    assert [e for e in watched.errors if not re.search(r"favicon", e)] == []

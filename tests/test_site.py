@@ -1,0 +1,98 @@
+"""The real `mkdocs build --strict` of the bundled runbooks, offline and safe; broken input keeps the last site."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+
+from .conftest import ROOT, copy_site_project, mkdocs_build
+
+EXTERNAL_LOAD = re.compile(r"""<(?:script|img|iframe|link|source)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""", re.I)
+
+
+def _runbook_ids() -> list[str]:
+    ids = []
+    for path in sorted((ROOT / "runbooks").rglob("*.yaml")):
+        if path.name == "catalog.yaml" or path.name.endswith(".catalog.yaml"):
+            continue
+        ids.append(yaml.safe_load(path.read_text(encoding="utf-8"))["id"])
+    return ids
+
+
+def test_every_runbook_and_site_page_is_built(built_site: Path) -> None:
+    for ident in _runbook_ids():
+        assert (built_site / "runbooks" / f"{ident}.html").is_file(), ident
+    for page in [
+        "index",
+        "severity",
+        "escalation",
+        "contacts",
+        "roles",
+        "alerts",
+        "tags",
+        "templates",
+        "tools",
+        "checklists",
+        "services/index",
+        "runbooks/index",
+        "reference/schema",
+        "about",
+    ]:
+        assert (built_site / f"{page}.html").is_file(), page
+
+
+def test_site_loads_nothing_from_the_network(built_site: Path) -> None:
+    offenders = []
+    for page in built_site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        offenders += [f"{page.name}: {m.group(0)}" for m in EXTERNAL_LOAD.finditer(html)]
+        assert "fonts.googleapis.com" not in html
+    assert offenders == []
+    assert (built_site / "assets" / "runbinder" / "mermaid.min.js").stat().st_size > 1_000_000
+    assert (built_site / "search" / "search_index.js").is_file()  # offline search index
+
+
+def test_mermaid_source_is_escaped_in_html(built_site: Path) -> None:
+    html = (built_site / "severity.html").read_text(encoding="utf-8")
+    block = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', html, re.S)
+    assert block is not None
+    assert block.group(1).startswith("flowchart LR")
+    assert "<" not in block.group(1).replace("&lt;", "")
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
+
+
+def test_broken_runbook_keeps_the_last_good_site(tmp_path: Path) -> None:
+    project = copy_site_project(tmp_path / "project")
+    assert mkdocs_build(project).returncode == 0
+    before = _digest(project / "site")
+    broken = project / "runbooks" / "broken.yaml"
+    broken.write_text("id: broken\ntitle: Broken\nkind: process\nservice: no-such-service\n", encoding="utf-8")
+    result = mkdocs_build(project)
+    assert result.returncode != 0
+    assert "runbooks/broken.yaml:1:1: error: 'owner' is a required property (schema.required)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _digest(project / "site") == before
+
+
+def test_hand_written_index_replaces_the_generated_home(tmp_path: Path) -> None:
+    project = copy_site_project(tmp_path / "project")
+    (project / "docs" / "index.md").write_text("# Our own home page\n", encoding="utf-8")
+    result = mkdocs_build(project, "--strict")
+    assert result.returncode == 0, result.stderr
+    assert "Our own home page" in (project / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_docs_page_clashing_with_a_generated_page_is_an_error(tmp_path: Path) -> None:
+    project = copy_site_project(tmp_path / "project")
+    (project / "docs" / "severity.md").write_text("# Mine\n", encoding="utf-8")
+    result = mkdocs_build(project)
+    assert result.returncode != 0
+    assert "docs/severity.md would be replaced by a generated page" in result.stderr
