@@ -46,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("-q", "--quiet", action="store_true", help="print no summary line")
+
+    init = commands.add_parser(
+        "init",
+        help="create a new runbook site: mkdocs.yml, a catalog, an example runbook, a pre-commit hook",
+        description="Create a runbook site in DIR that `mkdocs build --strict` builds as it is. "
+        "Refuses to overwrite existing files.",
+    )
+    init.add_argument("directory", type=Path, metavar="DIR", help="where to create the site (created if missing)")
     return parser
 
 
@@ -55,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "init":
+            return _init(args)
     except KeyboardInterrupt:
         print("runbinder: interrupted", file=sys.stderr)
         return 130
@@ -88,3 +98,21 @@ def _validate(args: argparse.Namespace) -> int:
         print(summary(diagnostics, files), file=sys.stderr)
     failing = [d for d in diagnostics if d.level == "error" or args.strict]
     return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .init import init
+
+    target: Path = args.directory
+    try:
+        written = init(target)
+    except FileExistsError as exc:
+        print(f"runbinder init: would overwrite existing files, nothing written: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in written:
+        print(f"created {path}")
+    print(
+        f"\nNext:\n  cd {target}\n  runbinder validate\n  mkdocs build --strict   # or: mkdocs serve\n"
+        "  pre-commit install       # check runbooks on every commit"
+    )
+    return EXIT_OK
