@@ -330,7 +330,7 @@ class SiteRenderer:
 
     def severity_page(self) -> str:
         here = PAGES["severity"]
-        parts = ["# Severity matrix", t.fence(self.severity_chart(), "mermaid")]
+        parts = ["# Severity matrix"]
         rows = []
         for sid, sev in self.table("severities").items():
             runbooks = [rb for rb in self.runbooks if rb.get("severity") == sid]
@@ -359,6 +359,8 @@ class SiteRenderer:
                 rows,
             )
         )
+        parts.append("## Classification")
+        parts.append(t.fence(self.severity_chart(), "mermaid"))
         for sid, sev in self.table("severities").items():
             parts.append(f"## {t.inline(self.severity_label(sev))} {{#severity-{sid}}}")
             if sev.get("summary"):
@@ -680,6 +682,8 @@ class SiteRenderer:
             f"**Severity:** {self.badge(rb.get('severity'), here)}",
             f"**Kind:** {t.inline(KIND_TITLES[rb['kind']])}",
         ]
+        if rb.get("escalation"):
+            facts.append("**Escalation:** [who to call](#escalation)")
         parts.append(" · ".join(facts))
         due = review_due(rb, self.site)
         if rb.get("tags"):
@@ -756,7 +760,7 @@ class SiteRenderer:
             parts.append(self.checklist({**rb["recovery_validation"]}, "##", prefix="Before closing: "))
         escalation = rb.get("escalation")
         if escalation:
-            parts.append("## Escalation")
+            parts.append("## Escalation {#escalation}")
             if escalation.get("policy"):
                 policy = self.index["escalation_policies"].get(escalation["policy"])
                 parts.append(f"Follow {self.link('policy', escalation['policy'], here)}.")
