@@ -47,6 +47,72 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("-q", "--quiet", action="store_true", help="print no summary line")
 
+    check = commands.add_parser(
+        "check",
+        help="validate, then check every command and link, and review dates",
+        description=(
+            "Everything `validate` checks, then every command (syntax by the real parser of its language, "
+            "ShellCheck, tools inventory, unmarked destructive operations, literal secrets), every link "
+            "(offline by default; --online fetches external URLs), a built site's internal links (--site) "
+            "and overdue reviews. Exit status: 0 no errors, 1 problems found, 2 usage error."
+        ),
+    )
+    check.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="files or directories to check (default: ./runbooks)"
+    )
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
+    check.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="report only these rules (prefixes such as shellcheck, globs; repeatable, or comma-separated)",
+    )
+    check.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="do not report these rules (same forms as --select)",
+    )
+    check.add_argument(
+        "--stale",
+        choices=("warning", "error"),
+        default="warning",
+        help="level for runbooks overdue for review (default: warning)",
+    )
+    check.add_argument(
+        "--shellcheck-level",
+        choices=("error", "warning", "info", "style"),
+        default="warning",
+        help="lowest ShellCheck severity reported (default: warning)",
+    )
+    check.add_argument("--site", type=Path, metavar="DIR", help="also check every href/src/#fragment of a built site")
+    check.add_argument(
+        "--docs-dir",
+        type=Path,
+        metavar="DIR",
+        help="hand-written pages relative links may point to (default: ./docs if it exists)",
+    )
+    check.add_argument("--online", action="store_true", help="also fetch external http(s) links")
+    check.add_argument(
+        "--skip-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="host (glob) never fetched online; example domains are always skipped",
+    )
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds per online request (default: 10)")
+    check.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(".runbinder-cache"),
+        help="where online results are cached (default: .runbinder-cache)",
+    )
+    check.add_argument("--cache-ttl", type=float, default=24.0, help="hours an online result stays valid (default: 24)")
+
     init = commands.add_parser(
         "init",
         help="create a new runbook site: mkdocs.yml, a catalog, an example runbook, a pre-commit hook",
@@ -65,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "init":
             return _init(args)
+        if args.command == "check":
+            return _check(args)
     except KeyboardInterrupt:
         print("runbinder: interrupted", file=sys.stderr)
         return 130
@@ -116,3 +184,70 @@ def _init(args: argparse.Namespace) -> int:
         "  pre-commit install       # check runbooks on every commit"
     )
     return EXIT_OK
+
+
+def _rules(values: list[str]) -> list[str]:
+    return [rule.strip() for value in values for rule in value.split(",") if rule.strip()]
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .checks.links import DEFAULT_SKIP_HOSTS, OnlineOptions, check_site
+    from .checks.runner import CheckOptions, Runner
+    from .diagnostics import format_diagnostics, summary
+    from .validate import UsageError, display_path, expand, find_root, load_project
+
+    paths: list[Path] = args.paths or [Path("runbooks")]
+    if not args.paths and not paths[0].is_dir():
+        print("runbinder check: no PATH given and there is no ./runbooks directory", file=sys.stderr)
+        return EXIT_USAGE
+    if args.site is not None and not args.site.is_dir():
+        print(f"runbinder check: --site {args.site}: no such directory", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        selected = expand(paths)
+    except UsageError as exc:
+        print(f"runbinder check: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    cwd = Path.cwd()
+    docs_dir = args.docs_dir or (Path("docs") if Path("docs").is_dir() else None)
+    options = CheckOptions(
+        online=args.online,
+        online_options=OnlineOptions(
+            timeout=args.timeout,
+            cache_dir=args.cache_dir,
+            cache_ttl=args.cache_ttl * 3600,
+            skip_hosts=(*DEFAULT_SKIP_HOSTS, *args.skip_host),
+        ),
+        stale=args.stale,
+        shellcheck_level=args.shellcheck_level,
+        select=_rules(args.select),
+        ignore=_rules(args.ignore),
+        docs_dir=docs_dir,
+    )
+    show_progress = args.format == "text" and not args.quiet and sys.stderr.isatty()
+    diagnostics = []
+    roots: dict[Path | None, list[Path]] = {}
+    for file in selected:
+        root = find_root(file)
+        roots.setdefault(root.resolve() if root else None, []).append(file)
+    for root, files in roots.items():
+        project = load_project(root, files, cwd)
+        runner = Runner(project, options)
+        found = list(project.diagnostics) + runner.run_all(_progress if show_progress else None)
+        shown = {display_path(p, cwd) for p in files}
+        diagnostics += [d for d in found if d.path in shown or d in project.diagnostics]
+    if args.site is not None:
+        diagnostics += check_site(args.site, display_path(args.site, cwd))
+    if show_progress:
+        print("\r\033[K", end="", file=sys.stderr)
+    sys.stdout.write(format_diagnostics(diagnostics, args.format))
+    if args.format == "text" and not args.quiet:
+        print(summary(diagnostics, len(selected)), file=sys.stderr)
+    failing = [d for d in diagnostics if d.level == "error" or args.strict]
+    return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    print(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} checks", end="", file=sys.stderr, flush=True)

@@ -301,7 +301,7 @@ def _get(data: Any, *keys: str | int) -> Any:
     return data
 
 
-def _items(data: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_items(data: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
     value = data.get(key) if isinstance(data, dict) else None
     if isinstance(value, list):
         for i, item in enumerate(value):
@@ -358,9 +358,9 @@ class _Checker:
                     else:
                         index.site = Entry(doc, ("site",), data["site"])
                 for section, noun in SECTIONS.items():
-                    for i, item in _items(data, section):
+                    for i, item in iter_items(data, section):
                         self._add(index[section], noun, doc, (section, i), item)
-                for i, item in _items(data, "variables"):
+                for i, item in iter_items(data, "variables"):
                     name = item.get("name")
                     if isinstance(name, str):
                         if name in index.site_variables:
@@ -476,7 +476,7 @@ class _Checker:
         return self.diagnostics
 
     def check_catalog(self, doc: Document, data: dict[str, Any]) -> None:
-        for i, service in _items(data, "services"):
+        for i, service in iter_items(data, "services"):
             path: PathT = ("services", i)
             self.team(doc, (*path, "owner"), service.get("owner"))
             self.ref(
@@ -489,7 +489,7 @@ class _Checker:
             self.refs(doc, (*path, "dependencies"), service.get("dependencies"), "services", "xref.service")
             if service.get("id") in (service.get("dependencies") or []):
                 self.report(doc, (*path, "dependencies"), "a service cannot depend on itself", "xref.service")
-            for j, level in _items(service, "severity_scale"):
+            for j, level in iter_items(service, "severity_scale"):
                 self.ref(
                     doc,
                     (*path, "severity_scale", j, "level"),
@@ -497,23 +497,23 @@ class _Checker:
                     "severities",
                     "xref.severity",
                 )
-        for i, role in _items(data, "roles"):
+        for i, role in iter_items(data, "roles"):
             self.refs(doc, ("roles", i, "severities"), role.get("severities"), "severities", "xref.severity")
             self.refs(doc, ("roles", i, "filled_by"), role.get("filled_by"), "contacts", "xref.contact")
-        for i, contact in _items(data, "contacts"):
+        for i, contact in iter_items(data, "contacts"):
             self.refs(doc, ("contacts", i, "members"), contact.get("members"), "contacts", "xref.contact")
-        for i, policy in _items(data, "escalation_policies"):
+        for i, policy in iter_items(data, "escalation_policies"):
             self.ref(doc, ("escalation_policies", i, "service"), policy.get("service"), "services", "xref.service")
             self.levels(doc, ("escalation_policies", i, "levels"), policy.get("levels"))
-        for i, tool in _items(data, "tools"):
+        for i, tool in iter_items(data, "tools"):
             self.refs(doc, ("tools", i, "services"), tool.get("services"), "services", "xref.service")
-        for i, template in _items(data, "templates"):
+        for i, template in iter_items(data, "templates"):
             path = ("templates", i)
             self.ref(doc, (*path, "service"), template.get("service"), "services", "xref.service")
             self.check_template(doc, path, template)
 
     def check_template(self, doc: Document, path: PathT, template: dict[str, Any]) -> None:
-        declared = {v.get("name") for _, v in _items(template, "variables")}
+        declared = {v.get("name") for _, v in iter_items(template, "variables")}
         used: set[str] = set()
         for field_name in ("subject", "body"):
             text = template.get(field_name)
@@ -533,7 +533,7 @@ class _Checker:
                             "xref.variable",
                         )
                     )
-        for j, variable in _items(template, "variables"):
+        for j, variable in iter_items(template, "variables"):
             if variable.get("name") not in used:
                 self.report(
                     doc,
@@ -566,7 +566,7 @@ class _Checker:
     def check_structure(self, doc: Document, data: dict[str, Any]) -> None:
         """Phase and step identifiers (given or derived from titles) must be unique: they name test items."""
         phases: dict[str, int] = {}
-        for i, phase in _items(data, "phases"):
+        for i, phase in iter_items(data, "phases"):
             pid = phase.get("id") or slug(str(phase.get("title", "")))
             if pid in phases:
                 self.report(
@@ -577,7 +577,7 @@ class _Checker:
                 )
             phases[pid] = i
             steps: dict[str, int] = {}
-            for j, step in _items(phase, "steps"):
+            for j, step in iter_items(phase, "steps"):
                 sid = step.get("id") or slug(str(step.get("title", "")))
                 if sid in steps:
                     self.report(
@@ -593,7 +593,7 @@ class _Checker:
         if not isinstance(flow, dict):
             return
         nodes: dict[str, int] = {}
-        for i, node in _items(flow, "nodes"):
+        for i, node in iter_items(flow, "nodes"):
             ident = node.get("id")
             if isinstance(ident, str):
                 if ident in nodes:
@@ -605,9 +605,11 @@ class _Checker:
                     )
                 nodes.setdefault(ident, i)
         reached: set[str] = set()
-        for i, node in _items(flow, "nodes"):
+        for i, node in iter_items(flow, "nodes"):
             targets: list[tuple[PathT, Any]] = [(("flow", "nodes", i, "next"), node.get("next"))]
-            targets += [(("flow", "nodes", i, "branches", j, "to"), b.get("to")) for j, b in _items(node, "branches")]
+            targets += [
+                (("flow", "nodes", i, "branches", j, "to"), b.get("to")) for j, b in iter_items(node, "branches")
+            ]
             for path, target in targets:
                 if not isinstance(target, str):
                     continue
@@ -639,7 +641,7 @@ class _Checker:
 
     def check_variables(self, doc: Document, data: dict[str, Any]) -> None:
         declared: dict[str, tuple[int, dict[str, Any]]] = {}
-        for i, variable in _items(data, "variables"):
+        for i, variable in iter_items(data, "variables"):
             name = variable.get("name")
             if isinstance(name, str):
                 if name in declared:
@@ -649,7 +651,7 @@ class _Checker:
         bare = [n for n, (_, v) in declared.items() if v.get("bare")]
         bare += [n for n, e in site.items() if e.data.get("bare") and n not in declared]
         used: set[str] = set()
-        for path, command in _commands(data):
+        for path, command in iter_commands(data):
             language = str(command.get("language", "bash"))
             code = command.get("code")
             if isinstance(code, str):
@@ -687,7 +689,7 @@ class _Checker:
         for doc in documents:
             if doc.kind != "runbook" or not isinstance(doc.data, dict):
                 continue
-            for i, alert in _items(doc.data, "alerts"):
+            for i, alert in iter_items(doc.data, "alerts"):
                 name = alert.get("name")
                 if not isinstance(name, str):
                     continue
@@ -712,9 +714,9 @@ def _as_written(code: str, offset: int, name: str) -> str:
     return name
 
 
-def _commands(data: dict[str, Any]) -> Iterator[tuple[PathT, dict[str, Any]]]:
+def iter_commands(data: dict[str, Any]) -> Iterator[tuple[PathT, dict[str, Any]]]:
     """Every command of a runbook with its path."""
-    for i, phase in _items(data, "phases"):
-        for j, step in _items(phase, "steps"):
-            for k, command in _items(step, "commands"):
+    for i, phase in iter_items(data, "phases"):
+        for j, step in iter_items(phase, "steps"):
+            for k, command in iter_items(step, "commands"):
                 yield ("phases", i, "steps", j, "commands", k), command

@@ -1,0 +1,83 @@
+"""Collect every check item of a project and run them: the core behind `runbinder check`, pytest and MkDocs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Level
+from ..validate import Project
+from . import Item, select
+from .commands import CommandChecker, command_items, template_items
+from .freshness import check_freshness, freshness_items
+from .links import OnlineOptions, check_link, check_online, link_items
+
+
+@dataclass
+class CheckOptions:
+    """What `runbinder check` runs and how strictly."""
+
+    online: bool = False
+    online_options: OnlineOptions = field(default_factory=OnlineOptions)
+    stale: Level = "warning"
+    shellcheck_level: str = "warning"
+    select: Sequence[str] = ()
+    ignore: Sequence[str] = ()
+    today: date = field(default_factory=date.today)
+    docs_dir: Path | None = None
+
+
+def site_pages(project: Project, docs_dir: Path | None) -> set[str]:
+    """Pages the site will have: the generated ones and the hand-written ones in docs_dir."""
+    from ..render.site import SiteRenderer
+
+    pages = set(SiteRenderer(project.index, today=date.today()).pages())
+    if docs_dir is not None and docs_dir.is_dir():
+        pages |= {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md")}
+    return pages
+
+
+class Runner:
+    """Runs items one at a time so every face can report progress and name results by item."""
+
+    def __init__(self, project: Project, options: CheckOptions) -> None:
+        self.project = project
+        self.options = options
+        self.items: list[Item] = [
+            *command_items(project),
+            *template_items(project),
+            *link_items(project),
+            *freshness_items(project),
+        ]
+        self.commands = CommandChecker(project, options.shellcheck_level)
+        self._pages: set[str] | None = None
+        self._online: dict[str, list[Diagnostic]] = {}
+
+    def prepare(self) -> None:
+        """Batch work: ShellCheck over all commands, and the online link checks."""
+        self.commands.prepare(self.items)
+        self._pages = site_pages(self.project, self.options.docs_dir)
+        if self.options.online:
+            self._online = check_online([i for i in self.items if i.kind == "link"], self.options.online_options)
+
+    def run(self, item: Item) -> list[Diagnostic]:
+        """Diagnostics of one item, after --select/--ignore."""
+        if item.kind in ("command", "template"):
+            found = self.commands.run(item)
+        elif item.kind == "link":
+            found = check_link(item, self._pages or set()) + self._online.get(item.nodeid, [])
+        else:
+            found = check_freshness(item, self.project, self.options.today, self.options.stale)
+        return select(found, self.options.select, self.options.ignore)
+
+    def run_all(self, progress: Callable[[int, int], None] | None = None) -> list[Diagnostic]:
+        """Every item's diagnostics."""
+        self.prepare()
+        out: list[Diagnostic] = []
+        for n, item in enumerate(self.items, 1):
+            out += self.run(item)
+            if progress is not None:
+                progress(n, len(self.items))
+        return out
