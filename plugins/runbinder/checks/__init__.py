@@ -55,10 +55,36 @@ def rule_matches(rule: str, patterns: Iterable[str]) -> bool:
     return any(rule == p or rule.startswith(p + ".") or fnmatch.fnmatchcase(rule, p) for p in patterns)
 
 
-def apply_ignores(item: Item, diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
-    """Drop what the YAML records as a deliberate exception (each exception carries its reason)."""
-    rules = [str(i.get("rule")) for i in item.ignored()]
-    return [d for d in diagnostics if not rule_matches(d.rule, rules)]
+def apply_ignores(
+    item: Item, diagnostics: Sequence[Diagnostic], *, report_unused: bool = True, not_run: Sequence[str] = ()
+) -> list[Diagnostic]:
+    """Drop what the YAML records as a deliberate exception (each exception carries its reason).
+
+    An exception that matches nothing is reported (check.unused-ignore), so stale decisions do not pile up;
+    ``not_run`` names rule families this run did not check (online links when offline).
+    """
+    ignores = item.ignored()
+    used: set[int] = set()
+    kept = []
+    for diagnostic in diagnostics:
+        hits = [i for i, entry in enumerate(ignores) if rule_matches(diagnostic.rule, [str(entry.get("rule"))])]
+        if hits:
+            used.update(hits)
+        else:
+            kept.append(diagnostic)
+    if report_unused:
+        for i, entry in enumerate(ignores):
+            rule = str(entry.get("rule"))
+            if i not in used and not rule_matches(rule, not_run):
+                kept.append(
+                    item.diagnostic(
+                        f"accepted finding {rule!r} no longer occurs here: remove it",
+                        "check.unused-ignore",
+                        level="warning",
+                        at=(*item.path, "ignore", i),
+                    )
+                )
+    return kept
 
 
 def select(diagnostics: Iterable[Diagnostic], only: Sequence[str], skip: Sequence[str]) -> list[Diagnostic]:

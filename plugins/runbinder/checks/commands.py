@@ -256,8 +256,9 @@ class CommandChecker:
         if item.kind == "command":
             language = str(item.data.get("language", "bash"))
             code = str(item.data["code"])
-            found += self.syntax(item, language, code)
-            if language in ("bash", "sh"):
+            syntax = self.syntax(item, language, code)
+            found += syntax
+            if language in ("bash", "sh") and not syntax:  # on a syntax error both would only repeat it
                 found += self.shellcheck(item, code)
                 found += self.unknown_tools(item, code)
             found += self.safety(item, language, code)
@@ -421,7 +422,16 @@ def _sql_syntax(item: Item, code: str, dialect: str) -> list[Diagnostic]:
     try:
         statements = sqlglot.parse(text, read=dialect)
     except ParseError as exc:
-        return [item.diagnostic(f"{dialect}: {exc.errors[0]['description'] if exc.errors else exc}", "command.syntax")]
+        first = exc.errors[0] if exc.errors else {}
+        line, col = int(first.get("line") or 1), int(first.get("col") or 1)
+        near = str(first.get("highlight") or "").strip()
+        return [
+            item.diagnostic(
+                f"{dialect}: syntax error near {near!r}",
+                "command.syntax",
+                offset=_line_offset(text, line) + max(col - len(near), 0),
+            )
+        ]
     for statement in statements:
         if isinstance(statement, exp.Command) and str(statement.this).upper() not in _SQL_COMMANDS:
             return [item.diagnostic(f"{dialect}: unknown statement {statement.this!s}", "command.syntax")]
@@ -468,7 +478,7 @@ def executables(code: str) -> Iterator[tuple[str, int]]:
     except Exception:  # bashlex raises several internal error types; the fallback below still finds programs
         for match in re.finditer(r"(?m)^\s*(?:sudo\s+)?([A-Za-z0-9_./-]+)", _strip_heredocs(text)):
             name = os.path.basename(match.group(1))
-            if "=" not in match.group(0) and not name.startswith("-"):
+            if "=" not in match.group(0) and not name.startswith("-") and name not in _KEYWORDS:
                 yield name, match.start(1)
         return
 
@@ -495,6 +505,27 @@ def executables(code: str) -> Iterator[tuple[str, int]]:
         visitor = Visitor()
         visitor.visit(tree)
         yield from visitor.found
+
+
+_KEYWORDS = frozenset(
+    {
+        "if",
+        "then",
+        "else",
+        "elif",
+        "fi",
+        "for",
+        "while",
+        "until",
+        "do",
+        "done",
+        "case",
+        "esac",
+        "function",
+        "select",
+        "in",
+    }
+)
 
 
 def _strip_heredocs(text: str) -> str:

@@ -270,5 +270,5 @@ def check_online(items: Sequence[Item], options: OnlineOptions) -> dict[str, lis
         outcome = cache.get(url) if url in urls else None
         if outcome is not None and not outcome.ok:
             found = [item.diagnostic(f"{url}: {outcome.detail}", "link.dead", at=(*item.path, "url"))]
-            results[item.nodeid] = apply_ignores(item, found)
+            results[item.nodeid] = apply_ignores(item, found, report_unused=False)
     return results
