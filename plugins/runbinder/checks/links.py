@@ -258,16 +258,22 @@ def check_online(items: Sequence[Item], options: OnlineOptions) -> dict[str, lis
             and not _skipped(str(i.data["url"]), options.skip_hosts)
         }
     )
-    todo = [u for u in urls if cache.get(u) is None]
+    outcomes: dict[str, Outcome] = {}
+    for url in urls:
+        cached = cache.get(url)
+        if cached is not None:
+            outcomes[url] = cached
+    todo = [u for u in urls if u not in outcomes]
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         for url, fetched in zip(todo, pool.map(lambda u: fetch(u, options), todo), strict=True):
             cache.put(url, fetched)
+            outcomes[url] = fetched
     if todo:
         cache.save()
     results: dict[str, list[Diagnostic]] = {}
     for item in items:
         url = str(item.data.get("url", ""))
-        outcome = cache.get(url) if url in urls else None
+        outcome = outcomes.get(url)
         if outcome is not None and not outcome.ok:
             found = [item.diagnostic(f"{url}: {outcome.detail}", "link.dead", at=(*item.path, "url"))]
             results[item.nodeid] = apply_ignores(item, found, report_unused=False)
