@@ -96,3 +96,32 @@ def test_docs_page_clashing_with_a_generated_page_is_an_error(tmp_path: Path) ->
     result = mkdocs_build(project)
     assert result.returncode != 0
     assert "docs/severity.md would be replaced by a generated page" in result.stderr
+
+
+def test_every_href_src_and_fragment_of_the_site_resolves(built_site: Path) -> None:
+    from runbinder.checks.links import check_site
+
+    assert check_site(built_site) == []
+
+
+def test_site_check_reports_broken_links_and_anchors(built_site: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from runbinder.checks.links import check_site
+
+    site = tmp_path / "site"
+    shutil.copytree(built_site, site)
+    page = site / "alerts.html"
+    html = page.read_text(encoding="utf-8")
+    html = html.replace("<article", '<a href="severity.html#no-such-level">x</a><a href="gone.html">y</a><article', 1)
+    page.write_text(html, encoding="utf-8")
+    found = check_site(site, "site")
+    assert [(d.path, d.rule, d.message) for d in found] == [
+        (
+            "site/alerts.html",
+            "site.anchor",
+            "href='severity.html#no-such-level': no element with id 'no-such-level' in severity.html",
+        ),
+        ("site/alerts.html", "site.link", "href='gone.html': gone.html does not exist"),
+    ]
+    assert all(d.line > 1 for d in found)

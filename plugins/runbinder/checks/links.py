@@ -127,11 +127,13 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
                         Diagnostic(f"{shown}/{rel}", line, col, "error", f"{attr} uses {parts.scheme}:", "site.scheme")
                     )
                 continue
-            target = (
-                rel
-                if not parts.path
-                else posixpath.normpath(posixpath.join(posixpath.dirname(rel), urllib.parse.unquote(parts.path)))
-            )
+            ref_path = urllib.parse.unquote(parts.path)
+            if not ref_path:
+                target = rel
+            elif ref_path.startswith("/"):  # root-relative, as in MkDocs' 404 page
+                target = posixpath.normpath(ref_path.lstrip("/"))
+            else:
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), ref_path))
             if parts.path.endswith("/") or (parts.path and (site_dir / target).is_dir()):
                 target = posixpath.join(target, "index.html")
             if target.startswith("../") or not (site_dir / target).exists():
