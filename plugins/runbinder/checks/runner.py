@@ -33,7 +33,7 @@ def site_pages(project: Project, docs_dir: Path | None) -> set[str]:
     """Pages the site will have: the generated ones and the hand-written ones in docs_dir."""
     from ..render.site import SiteRenderer
 
-    pages = set(SiteRenderer(project.index, today=date.today()).pages())
+    pages = SiteRenderer(project.index, today=date.today()).page_paths()
     if docs_dir is not None and docs_dir.is_dir():
         pages |= {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md")}
     return pages
@@ -45,12 +45,10 @@ class Runner:
     def __init__(self, project: Project, options: CheckOptions) -> None:
         self.project = project
         self.options = options
-        self.items: list[Item] = [
-            *command_items(project),
-            *template_items(project),
-            *link_items(project),
-            *freshness_items(project),
-        ]
+        # Files with schema or reference errors are reported by validation; their data is not trusted here.
+        broken = {d.path for d in project.diagnostics if d.level == "error"}
+        every = [*command_items(project), *template_items(project), *link_items(project), *freshness_items(project)]
+        self.items: list[Item] = [item for item in every if item.doc.display not in broken]
         self.commands = CommandChecker(project, options.shellcheck_level)
         self._pages: set[str] | None = None
         self._online: dict[str, list[Diagnostic]] = {}

@@ -244,6 +244,14 @@ class SiteRenderer:
             out[f"runbooks/{rb['id']}.md"] = self.runbook_page(rb)
         return out
 
+    def page_paths(self) -> set[str]:
+        """The paths of every generated page, without rendering them."""
+        return {
+            *PAGES.values(),
+            *(f"services/{sid}.md" for sid in self.index["services"]),
+            *(f"runbooks/{rid}.md" for rid in self.index.runbooks),
+        }
+
     def nav(self) -> list[Any]:
         """MkDocs nav: overview pages, then each service with its runbooks."""
         services: list[Any] = [{"All services": PAGES["services"]}]

@@ -1,0 +1,132 @@
+"""pytest plugin: ``pytest --runbinder runbooks/`` turns every command, link and review date into a test item.
+
+Items are named like ``runbooks/x.yaml::diagnosis/check-health/command-1``, so a failing command reads like a
+failing test, with the same located messages as ``runbinder check``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .checks import Item
+from .checks.links import OnlineOptions
+from .checks.runner import CheckOptions, Runner
+from .diagnostics import Diagnostic
+from .loader import is_yaml
+from .validate import display_path, find_root, load_project
+
+_RUNNERS = pytest.StashKey[dict[Path, Runner]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("runbinder", "runbook checks")
+    group.addoption(
+        "--runbinder",
+        action="store_true",
+        help="collect runbook YAML files: one test per command, link and review date",
+    )
+    group.addoption("--runbinder-online", action="store_true", help="also fetch external links")
+    group.addoption(
+        "--runbinder-stale",
+        choices=("warning", "error"),
+        default="warning",
+        help="whether an overdue review fails its test (default: warning, it passes)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_RUNNERS] = {}
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not parent.config.getoption("runbinder") or not is_yaml(file_path):
+        return None
+    if find_root(file_path) is None:
+        return None
+    return RunbookFile.from_parent(parent, path=file_path)
+
+
+def _runner(config: pytest.Config, root: Path) -> Runner:
+    runners = config.stash[_RUNNERS]
+    if root not in runners:
+        cwd = Path(str(config.rootpath))
+        options = CheckOptions(
+            online=bool(config.getoption("runbinder_online")),
+            stale=config.getoption("runbinder_stale"),
+            today=date.today(),
+            online_options=OnlineOptions(cache_dir=cwd / ".runbinder-cache"),
+            docs_dir=cwd / "docs" if (cwd / "docs").is_dir() else None,
+        )
+        runner = Runner(load_project(root, None, cwd), options)
+        runner.prepare()
+        runners[root] = runner
+    return runners[root]
+
+
+class RunbookFile(pytest.File):
+    """A runbook or catalog file: a 'validate' item, then one item per check."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        root = find_root(self.path)
+        assert root is not None
+        runner = _runner(self.config, root.resolve())
+        shown = display_path(self.path, Path(str(self.config.rootpath)))
+        yield ValidateItem.from_parent(self, name="validate", runner=runner, shown=shown)
+        for item in runner.items:
+            if item.doc.path.resolve() == self.path.resolve():
+                yield CheckItem.from_parent(self, name=item.nodeid.split("::", 1)[1], runner=runner, check=item)
+
+
+class RunbinderFailure(Exception):
+    """Carries the diagnostics of a failed item."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("\n".join(d.text() for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+class _Base(pytest.Item):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, RunbinderFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
+class ValidateItem(_Base):
+    """Schema and cross-reference problems of one file."""
+
+    def __init__(self, *, runner: Runner, shown: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner = runner
+        self.shown = shown
+
+    def runtest(self) -> None:
+        errors = [d for d in self.runner.project.diagnostics if d.path == self.shown and d.level == "error"]
+        if errors:
+            raise RunbinderFailure(errors)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"runbinder validate {self.shown}"
+
+
+class CheckItem(_Base):
+    """One command, link, template or review date."""
+
+    def __init__(self, *, runner: Runner, check: Item, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner = runner
+        self.check = check
+
+    def runtest(self) -> None:
+        errors = [d for d in self.runner.run(self.check) if d.level == "error"]
+        if errors:
+            raise RunbinderFailure(errors)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        line, _ = self.check.doc.locate(self.check.path)
+        return self.path, line - 1, f"runbinder {self.check.kind} {self.name}"
