@@ -30,7 +30,11 @@ NOT_CONTENT = {
     "Symptoms": "a label; its bullets are the runbook's symptoms",
     "Infrastructure Metrics": "a label; its bullets are the service metrics of group Infrastructure",
     "If unresolved after 30 minutes, escalate to": "introduces the escalation levels, whose `when` keeps the condition",
+    "Communication Templates": "a heading; the templates are the catalog's templates",
+    "Change History": "a heading; its rows are the runbooks' history entries",
+    "Version": "a column heading of the change history; its values are the entries' version",
 }
+_DURATION = re.compile(r"<?\s*(\d+)\s*(minute|hour|day|week)s?", re.IGNORECASE)
 
 
 def _strings(value: object) -> list[str]:
@@ -66,6 +70,11 @@ def _present(text: str, raw: str, normed: str) -> bool:
     for separator in (": ", " - "):
         if separator in text:
             return all(_present(part, raw, normed) for part in text.split(separator, 1))
+    duration = _DURATION.fullmatch(text)
+    if duration:  # "< 1 hour" is stored as the duration 1h
+        return f"{duration.group(1)}{duration.group(2)[0].lower()}" in raw.split("\n")
+    if ", " in text:  # a list in one cell became a list in the data
+        return all(_present(part, raw, normed) for part in text.split(", "))
     condition = re.fullmatch(r"(.+?)\s*\((.+)\)", text)
     return bool(condition) and _present(condition.group(1), raw, normed)
 

@@ -113,6 +113,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--cache-ttl", type=float, default=24.0, help="hours an online result stays valid (default: 24)")
 
+    binder = commands.add_parser(
+        "binder",
+        help="print the incident binder: one PDF with everything, for when the site or the network is down",
+        description="Validate the runbooks, then print them, with the severity matrix, escalation tables, "
+        "contacts and templates first, to a PDF through headless Chromium. The PDF is written atomically.",
+    )
+    binder.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=Path("runbooks"),
+        metavar="PATH",
+        help="the runbooks directory (default: ./runbooks)",
+    )
+    binder.add_argument(
+        "-o", "--output", type=Path, default=Path("binder.pdf"), help="PDF to write (default: binder.pdf)"
+    )
+    binder.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default: a4)")
+    binder.add_argument(
+        "--site-url", metavar="URL", help="published site address: each runbook gets a QR code of its page"
+    )
+    binder.add_argument(
+        "--chromium",
+        metavar="PATH",
+        help="Chromium or Chrome executable (default: RUNBINDER_CHROMIUM, "
+        "then chromium on PATH, then a browser Playwright installed)",
+    )
+    binder.add_argument(
+        "--skip-without-chromium",
+        action="store_true",
+        help="when no Chromium is found, say so in one line and exit 0 (for `make site`)",
+    )
+
     init = commands.add_parser(
         "init",
         help="create a new runbook site: mkdocs.yml, a catalog, an example runbook, a pre-commit hook",
@@ -133,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "binder":
+            return _binder(args)
     except KeyboardInterrupt:
         print("runbinder: interrupted", file=sys.stderr)
         return 130
@@ -251,3 +286,39 @@ def _progress(done: int, total: int) -> None:
     width = 30
     filled = width * done // max(total, 1)
     print(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} checks", end="", file=sys.stderr, flush=True)
+
+
+def _binder(args: argparse.Namespace) -> int:
+    from .diagnostics import format_diagnostics
+    from .validate import find_root, load_project
+
+    root = find_root(args.path) if args.path.exists() else None
+    if root is None:
+        print(f"runbinder binder: {args.path}: no catalog.yaml here or above", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from .binder import NO_CHROMIUM, BinderError, BinderOptions, find_chromium, git_revision, make_binder
+    except ImportError as exc:
+        print(f"runbinder binder: {exc.name} is missing: pip install 'runbinder[binder]'", file=sys.stderr)
+        return EXIT_PROBLEMS
+    chromium = find_chromium(args.chromium)
+    if chromium is None:
+        if args.skip_without_chromium:
+            print(f"runbinder binder: skipped: {NO_CHROMIUM}", file=sys.stderr)
+            return EXIT_OK
+        print(f"runbinder binder: {NO_CHROMIUM}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    project = load_project(root, None, Path.cwd())
+    errors = [d for d in project.diagnostics if d.level == "error"]
+    if errors:
+        sys.stdout.write(format_diagnostics(errors, "text"))
+        print(f"runbinder binder: {len(errors)} error(s) in the runbooks; no binder written", file=sys.stderr)
+        return EXIT_PROBLEMS
+    options = BinderOptions(paper=args.paper, site_url=args.site_url, chromium=chromium, revision=git_revision(root))
+    try:
+        output, pages, _ = make_binder(project.index, args.output, options)
+    except BinderError as exc:
+        print(f"runbinder binder: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"wrote {output} ({pages} pages)")
+    return EXIT_OK

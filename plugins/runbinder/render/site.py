@@ -142,8 +142,13 @@ class SiteRenderer:
         return f"[{t.inline(name)}]({rel(here, page)}{'#' + anchor if anchor else ''})"
 
     def recipient(self, ident: str, here: str) -> str:
-        kind = "role" if ident in self.index["roles"] else "contact"
-        return self.link(kind, ident, here)
+        """Who to escalate to, with their first contact method, so nobody has to look it up mid-incident."""
+        if ident in self.index["roles"]:
+            return self.link("role", ident, here)
+        link = self.link("contact", ident, here)
+        entry = self.index["contacts"].get(ident)
+        methods = entry.data.get("methods", []) if entry else []
+        return f"{link} ({contact_value(methods[0])})" if methods else link
 
     @staticmethod
     def severity_label(severity: Data) -> str:
@@ -471,12 +476,21 @@ class SiteRenderer:
         for pid, policy in self.table("escalation_policies").items():
             for level in policy.get("levels", []):
                 row = next(self.escalation_rows([level], here))
-                rows.append([row[1] or "Any time", row[2], row[3] or row[4], self.link("policy", pid, here)])
+                rows.append(
+                    [row[1] or "Any time", row[2], "; ".join(filter(None, row[3:5])), self.link("policy", pid, here)]
+                )
         for rb in self.runbooks:
             for level in (rb.get("escalation") or {}).get("levels", []):
                 row = next(self.escalation_rows([level], here))
-                rows.append([row[1] or "Any time", row[2], row[3] or row[4], self.link("runbook", rb["id"], here)])
-        return t.table(["Condition", "Escalate to", "Method", "Defined in"], rows)
+                rows.append(
+                    [
+                        row[1] or "Any time",
+                        row[2],
+                        "; ".join(filter(None, row[3:5])),
+                        self.link("runbook", rb["id"], here),
+                    ]
+                )
+        return t.table(["Condition", "Escalate to", "How", "Defined in"], rows)
 
     def escalation_page(self) -> str:
         here = PAGES["escalation"]

@@ -1,0 +1,390 @@
+"""The printable incident binder: the site's pages, rendered by the same renderers, printed to one PDF.
+
+The print HTML is the site's Markdown (``render.site``) converted by Python-Markdown with the same extensions,
+so the binder cannot drift from the site. Headless Chromium (driven by Playwright, no browser download) renders
+the mermaid diagrams, waits until each one has rendered (not a fixed time), and prints. Page numbers for the
+table of contents and "see page N" come from a first print: the page on which each section's marker appears.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .render.site import PAGES, SiteRenderer
+from .validate import Index
+
+ASSETS = Path(__file__).parent / "assets"
+PAPER = {"a4": "A4", "letter": "Letter"}
+
+
+class BinderError(Exception):
+    """A binder could not be made (no Chromium, a diagram failed); the message says what to do."""
+
+
+@dataclass
+class Section:
+    """One part of the binder: a site page, with the title used in the TOC and the running header."""
+
+    key: str
+    page: str
+    title: str
+    level: int = 1
+    new_page: bool = True
+
+
+@dataclass
+class BinderOptions:
+    """How to print."""
+
+    paper: str = "a4"
+    site_url: str | None = None
+    chromium: str | None = None
+    revision: str | None = None
+    today: date = field(default_factory=date.today)
+
+
+def find_chromium(explicit: str | None = None) -> str | None:
+    """--chromium, else RUNBINDER_CHROMIUM, else chromium on PATH, else a browser that Playwright installed."""
+    for candidate in (explicit, os.environ.get("RUNBINDER_CHROMIUM")):
+        if candidate:
+            return candidate if Path(candidate).exists() or shutil.which(candidate) else None
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            path = playwright.chromium.executable_path
+        return path if Path(path).exists() else None
+    except Exception:  # Playwright missing or without a downloaded browser: no Chromium from there
+        return None
+
+
+NO_CHROMIUM = (
+    "no Chromium found to print the binder. Install one (Debian/Ubuntu: sudo apt-get install chromium), "
+    "or point RUNBINDER_CHROMIUM (or --chromium) at a Chromium or Chrome executable."
+)
+
+
+def git_revision(directory: Path) -> str | None:
+    """The short commit hash of the runbooks, when they are in a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def sections(renderer: SiteRenderer) -> list[Section]:
+    """Quick reference first (what you need in the first five minutes), then each service and its runbooks."""
+    out = [
+        Section("severity", PAGES["severity"], "Severity matrix"),
+        Section("escalation", PAGES["escalation"], "Escalation: who to call"),
+        Section("contacts", PAGES["contacts"], "Contacts"),
+        Section("roles", PAGES["roles"], "Roles"),
+        Section("alerts", PAGES["alerts"], "Alerts index"),
+        Section("templates", PAGES["templates"], "Communication templates"),
+    ]
+    for sid, entry in renderer.index["services"].items():
+        out.append(Section(f"service-{sid}", f"services/{sid}.md", str(entry.data["name"])))
+        for rb in renderer.by_service.get(sid, []):
+            out.append(Section(f"runbook-{rb['id']}", f"runbooks/{rb['id']}.md", str(rb["title"]), level=2))
+    return out
+
+
+def _markdown_to_html(text: str) -> str:
+    import markdown
+    from pymdownx.superfences import fence_code_format
+
+    converted: str = markdown.markdown(
+        text,
+        extensions=[
+            "admonition",
+            "attr_list",
+            "tables",
+            "toc",
+            "pymdownx.superfences",
+            "pymdownx.tasklist",
+            "pymdownx.details",
+        ],
+        extension_configs={
+            "pymdownx.superfences": {
+                "custom_fences": [{"name": "mermaid", "class": "mermaid", "format": fence_code_format}]
+            },
+            "pymdownx.tasklist": {"custom_checkbox": False},
+        },
+    )
+    return converted
+
+
+def _page_key(page: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", page.removesuffix(".md").lower()).strip("-")
+
+
+_HREF = re.compile(r'href="([^"]*)"')
+_ID = re.compile(r'\bid="([^"]*)"')
+
+
+def _localise(body: str, page: str, known: dict[str, str]) -> str:
+    """Prefix ids with the page, and turn links between site pages into links inside the binder."""
+    prefix = _page_key(page)
+    body = _ID.sub(lambda m: f'id="{prefix}--{m.group(1)}"', body)
+
+    def href(match: re.Match[str]) -> str:
+        target = html.unescape(match.group(1))
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+            return match.group(0)  # external: printed with its URL by CSS
+        path, _, anchor = target.partition("#")
+        resolved = os.path.normpath(os.path.join(os.path.dirname(page), path)).replace(os.sep, "/") if path else page
+        if resolved not in known:
+            return 'data-rb-missing="1"'  # a page the binder does not include: keep the text, drop the link
+        key = _page_key(resolved)
+        return (
+            f'href="#{key}--{anchor}" data-rb-section="{known[resolved]}"'
+            if anchor
+            else (f'href="#section-{key}" data-rb-section="{known[resolved]}"')
+        )
+
+    return _HREF.sub(href, body)
+
+
+def build_html(
+    index: Index,
+    options: BinderOptions,
+    page_numbers: dict[str, int] | None = None,
+    mermaid_src: str = "mermaid.min.js",
+) -> str:
+    """The whole binder as one HTML document. With ``page_numbers`` the TOC and cross-references carry them."""
+    renderer = SiteRenderer(index, today=options.today)
+    pages = renderer.pages()
+    parts = sections(renderer)
+    known = {s.page: s.key for s in parts}
+    site = index.site.data if index.site else {}
+    name = str(site.get("name", "Runbooks"))
+    numbers = page_numbers or {}
+
+    toc_rows = []
+    for s in parts:
+        number = str(numbers.get(s.key, "")) if numbers else "000"
+        toc_rows.append(
+            f'<li class="toc-l{s.level}"><a href="#section-{_page_key(s.page)}">{html.escape(s.title)}</a>'
+            f'<span class="toc-page">{number}</span></li>'
+        )
+    revision = f"<p>Revision {html.escape(options.revision)}</p>" if options.revision else ""
+    cover = (
+        f'<section class="cover" id="section-cover">'
+        f"<h1>{html.escape(name)}</h1><p class='cover-sub'>Incident binder</p>"
+        f"<p>Generated {options.today.isoformat()}</p>{revision}"
+        "<p class='cover-note'>For when the site or the network is down. Start with the severity matrix and "
+        "the escalation tables on the first pages; each runbook starts on a new page.</p></section>"
+    )
+    toc = (
+        '<section class="toc" id="section-toc"><h1>Contents</h1>'
+        f'<ol class="toc-list">{"".join(toc_rows)}</ol></section>'
+    )
+
+    bodies = []
+    page_styles = []
+    for n, s in enumerate(parts):
+        body = _localise(_markdown_to_html(pages[s.page]), s.page, known)
+        qr = ""
+        if options.site_url and s.key.startswith(("runbook-", "service-")):
+            qr = _qr(options.site_url, s.page)
+        if numbers:
+            body = _see_pages(body, numbers, s.key)
+        page_name = f"rb{n}"
+        title = s.title if s.level == 2 else ""
+        header = f"{name} · {title}" if title else name
+        page_styles.append(f'@page {page_name} {{ @top-left {{ content: "{_css_string(header)}"; }} }}')
+        bodies.append(
+            f'<section class="section level-{s.level}" id="section-{_page_key(s.page)}" style="page: {page_name}">'
+            f'<span class="rb-mark">RBMARK{n:04d}</span>{qr}{body}</section>'
+        )
+    css = (ASSETS / "binder.css").read_text(encoding="utf-8")
+    size = PAPER[options.paper]
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(name)} incident binder</title>"
+        f"<style>@page {{ size: {size}; }}\n{css}\n{chr(10).join(page_styles)}</style></head><body>"
+        f"{cover}{toc}{''.join(bodies)}"
+        f'<script src="{mermaid_src}"></script><script>{_RENDER_DIAGRAMS}</script></body></html>'
+    )
+
+
+def _see_pages(body: str, numbers: dict[str, int], here: str) -> str:
+    """Print "(p. N)" after each link to another section, since paper has no links."""
+
+    def add(match: re.Match[str]) -> str:
+        section = match.group(2)
+        if section == here or section not in numbers:
+            return match.group(1)
+        return f'{match.group(1)}<span class="see-page"> (p.&#8239;{numbers[section]})</span>'
+
+    return re.sub(r'(<a [^>]*data-rb-section="([^"]+)"[^>]*>.*?</a>)', add, body)
+
+
+def _css_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _qr(site_url: str, page: str) -> str:
+    import segno
+
+    url = site_url.rstrip("/") + "/" + page.removesuffix(".md") + ".html"
+    svg = segno.make(url, error="m").svg_inline(scale=2, border=1)
+    return f'<figure class="qr">{svg}<figcaption>{html.escape(url)}</figcaption></figure>'
+
+
+# Material renders diagrams itself on the site; here the same mermaid (vendored) renders them before printing.
+_RENDER_DIAGRAMS = """
+(async () => {
+  try {
+    mermaid.initialize({startOnLoad: false, securityLevel: "strict", theme: "neutral",
+                        flowchart: {htmlLabels: false}});
+    for (const pre of document.querySelectorAll("pre.mermaid")) {
+      const div = document.createElement("div");
+      div.className = "diagram";
+      div.textContent = pre.textContent;
+      pre.replaceWith(div);
+    }
+    await mermaid.run({querySelector: "div.diagram"});
+    window.__runbinderDone = true;
+  } catch (error) {
+    window.__runbinderError = String(error && error.message || error);
+  }
+})();
+"""
+
+
+def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
+    from playwright.sync_api import sync_playwright
+
+    document = directory / "binder.html"
+    document.write_text(html_text, encoding="utf-8")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            # The binder is self-contained: nothing may come from the network.
+            page.route(
+                "**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort()
+            )
+            page.goto(document.as_uri())
+            page.wait_for_function(
+                "window.__runbinderDone === true || window.__runbinderError !== undefined", timeout=120_000
+            )
+            error = page.evaluate("window.__runbinderError")
+            if error:
+                raise BinderError(f"a diagram failed to render: {error}")
+            failed = page.evaluate("document.querySelectorAll('div.diagram:not(:has(svg))').length")
+            if failed:
+                raise BinderError(f"{failed} diagram(s) did not render")
+            pdf: bytes = page.pdf(
+                format=PAPER[paper], print_background=True, prefer_css_page_size=True, outline=True, tagged=True
+            )
+        finally:
+            browser.close()
+    return pdf
+
+
+def marker_pages(pdf: bytes, parts: Sequence[Section]) -> dict[str, int]:
+    """The 1-based page on which each section's invisible marker (RBMARK + its number) appears.
+
+    Markers are digits only, so no font ligature (fi, fl) can split them in the PDF's text.
+    """
+    import io
+
+    from pypdf import PdfReader
+
+    found: dict[str, int] = {}
+    for number, pdf_page in enumerate(PdfReader(io.BytesIO(pdf)).pages, 1):
+        text = unicodedata.normalize("NFKC", pdf_page.extract_text() or "")
+        for index in re.findall(r"RBMARK(\d{4})", text):
+            if int(index) < len(parts):
+                found.setdefault(parts[int(index)].key, number)
+    return found
+
+
+def make_binder(index: Index, output: Path, options: BinderOptions) -> tuple[Path, int, dict[str, int]]:
+    """Print the binder to ``output`` atomically. Returns the path, the page count and each section's page."""
+    chromium = find_chromium(options.chromium)
+    if chromium is None:
+        raise BinderError(NO_CHROMIUM)
+    with tempfile.TemporaryDirectory(prefix="runbinder-binder-") as tmp:
+        directory = Path(tmp)
+        shutil.copyfile(ASSETS / "vendor" / "mermaid" / "mermaid.min.js", directory / "mermaid.min.js")
+        parts = binder_sections(index)
+        first = _print(build_html(index, options), directory, chromium, options.paper)
+        numbers = marker_pages(first, parts)
+        if len(numbers) != len(parts):
+            missing = [s.title for s in parts if s.key not in numbers]
+            raise BinderError(f"could not find the pages of: {', '.join(missing)}")
+        pdf = _print(build_html(index, options, numbers), directory, chromium, options.paper)
+        final = marker_pages(pdf, parts)
+        if final != numbers:  # the numbers moved the layout: print once more with the final numbers
+            pdf = _print(build_html(index, options, final), directory, chromium, options.paper)
+            numbers = final
+    _write_atomically(output, pdf)
+    return output, _page_count(pdf), numbers
+
+
+def _page_count(pdf: bytes) -> int:
+    import io
+
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Temporary file in the same directory, then rename: a failed run never leaves a truncated binder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def binder_sections(index: Index) -> Sequence[Section]:
+    """The sections in binder order (for tests and the CLI summary)."""
+    return sections(SiteRenderer(index, today=date.today()))
+
+
+def describe(numbers: dict[str, int], parts: Sequence[Section]) -> list[tuple[str, int]]:
+    """(title, page) for each section, in order."""
+    return [(s.title, numbers.get(s.key, 0)) for s in parts]
