@@ -1,0 +1,183 @@
+"""The printed binder, built from the bundled runbooks and read back with poppler (pdfinfo, pdftotext, pdftoppm).
+
+Needs a Chromium and poppler-utils: locally these tests skip without them; under CI=true they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbinder.binder import BinderError, BinderOptions, find_chromium, make_binder
+from runbinder.cli import main
+from runbinder.validate import load_project
+
+from .conftest import CASES, ROOT, build_project
+
+
+def _require_tools() -> None:
+    missing = [tool for tool in ("pdfinfo", "pdftotext", "pdftoppm") if shutil.which(tool) is None]
+    if find_chromium() is None:
+        missing.append("chromium")
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {', '.join(missing)} missing: .ci/run must install chromium and poppler-utils")
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
+def _text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
+    pages = ["-f", str(first), "-l", str(last or first)] if first else []
+    return subprocess.run(
+        ["pdftotext", "-layout", *pages, str(pdf), "-"], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+
+
+def _pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True, timeout=60).stdout
+    match = re.search(r"^Pages:\s+(\d+)", info, re.M)
+    assert match
+    return int(match.group(1))
+
+
+def _runbooks() -> list[dict[str, object]]:
+    out = []
+    for path in sorted((ROOT / "runbooks").rglob("*.yaml")):
+        if not (path.name == "catalog.yaml" or path.name.endswith(".catalog.yaml")):
+            out.append(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return out
+
+
+@pytest.fixture(scope="module")
+def binder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _require_tools()
+    output = tmp_path_factory.mktemp("binder") / "binder.pdf"
+    project = load_project(ROOT / "runbooks", None, ROOT)
+    make_binder(project.index, output, BinderOptions(site_url="https://runbooks.example.com"))
+    return output
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_page_count_and_every_runbook_title(binder: Path) -> None:
+    runbooks = _runbooks()
+    pages = _pages(binder)
+    assert len(runbooks) + 8 <= pages <= 12 * len(runbooks) + 60
+    text = _squash(_text(binder))
+    missing = [rb["title"] for rb in runbooks if _squash(str(rb["title"])) not in text]
+    assert missing == []
+
+
+def test_every_command_of_a_sample_runbook_is_printed(binder: Path) -> None:
+    runbook = yaml.safe_load(
+        (ROOT / "runbooks" / "authos-api" / "authos-api-database-connection-failures.yaml").read_text()
+    )
+    text = _squash(_text(binder))
+    commands = [c["code"] for phase in runbook["phases"] for step in phase["steps"] for c in step.get("commands", [])]
+    assert len(commands) >= 8
+    # Wrapped lines and ligatures aside, every character of every command is on paper.
+    missing = [code for code in commands if _squash(code).replace("fi", "ﬁ") not in text and _squash(code) not in text]
+    assert missing == []
+
+
+def test_toc_page_numbers_are_where_the_runbooks_start(binder: Path) -> None:
+    toc = _text(binder, 2, 3)
+    entries = re.findall(r"^\s*(\S.*?\S)\s{2,}(\d+)\s*$", toc, re.M)
+    titles = {str(rb["title"]) for rb in _runbooks()}
+    checked: set[str] = set()
+    for title, number in entries:
+        if title not in titles:
+            continue
+        page = _text(binder, int(number))
+        header, _, body = page.partition("\n")
+        assert title.replace("fi", "ﬁ") in header or title in header, (title, number, header)
+        assert title in body.replace("ﬁ", "fi"), (title, number)
+        previous = _text(binder, int(number) - 1).split("\n", 1)[0]
+        assert title not in previous.replace("ﬁ", "fi") or previous.endswith(title) is False, (title, number)
+        checked.add(title)
+    assert checked == titles
+
+
+def test_diagrams_are_drawn_not_printed_as_source(binder: Path) -> None:
+    text = _text(binder)
+    assert "Syntax error" not in text
+    assert "flowchart TD" not in text
+    assert "flowchart LR" not in text
+    assert "#60;" not in text  # mermaid entity codes were decoded into the drawing
+
+
+def test_links_print_their_target_and_running_footer(binder: Path) -> None:
+    text = _text(binder)
+    assert "(p." in text  # internal references carry the page
+    assert "https://runbooks.example.com/runbooks/" in _squash(text)  # QR caption of a runbook
+    assert re.search(r"page \d+ of \d+", text)
+
+
+def test_first_page_is_not_blank(binder: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        ["pdftoppm", "-r", "20", "-f", "1", "-l", "1", "-gray", str(binder), str(tmp_path / "p")],
+        check=True,
+        timeout=60,
+    )
+    (image,) = tmp_path.glob("p*.pgm")
+    data = image.read_bytes()
+    header_end = data.index(b"255\n") + 4
+    pixels = data[header_end:]
+    assert sum(1 for value in pixels if value < 128) > 50
+
+
+def test_letter_paper(tmp_path: Path) -> None:
+    _require_tools()
+    runbooks = build_project(CASES / "valid" / "full", tmp_path)
+    output = tmp_path / "out" / "letter.pdf"
+    make_binder(load_project(runbooks, None, tmp_path).index, output, BinderOptions(paper="letter"))
+    info = subprocess.run(["pdfinfo", str(output)], capture_output=True, text=True, check=True).stdout
+    assert "612 x 792 pts (letter)" in info
+    assert "Payments latency" in _text(output)
+
+
+def test_failed_run_keeps_the_previous_binder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _require_tools()
+    runbooks = build_project(CASES / "valid" / "full", tmp_path)
+    output = tmp_path / "binder.pdf"
+    output.write_bytes(b"%PDF-previous")
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise BinderError("a diagram failed to render: simulated")
+
+    monkeypatch.setattr("runbinder.binder._print", broken)
+    with pytest.raises(BinderError):
+        make_binder(load_project(runbooks, None, tmp_path).index, output, BinderOptions())
+    assert output.read_bytes() == b"%PDF-previous"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".binder")] == []
+
+
+def test_no_chromium_says_how_to_get_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_project(CASES / "valid" / "full", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RUNBINDER_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    assert main(["binder", "-o", "b.pdf"]) == 1
+    assert "apt-get install chromium" in capsys.readouterr().err
+    assert main(["binder", "-o", "b.pdf", "--skip-without-chromium"]) == 0
+    assert "skipped" in capsys.readouterr().err
+    assert not (tmp_path / "b.pdf").exists()
+
+
+def test_invalid_runbooks_make_no_binder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _require_tools()
+    build_project(CASES / "invalid" / "xref-runbook", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["binder", "-o", "b.pdf"]) == 1
+    assert "runbooks/refs.yaml:4:10: error: service 'paymnets'" in capsys.readouterr().out
+    assert not (tmp_path / "b.pdf").exists()
