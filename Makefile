@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv site serve validate lint types test clean
+.PHONY: venv site serve validate check lint types test clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("runbinder needs Python >= 3.10" if sys.version_info < (3, 10) else 0)'
@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Validate the bundled runbooks, then build the site into site/.
+## Validate the bundled runbooks, build the site into site/ and print the binder to site/binder.pdf
+## (the binder needs a Chromium; without one, make site says how to get one and still succeeds).
 site: venv
 	$(BIN)/runbinder validate runbooks
 	$(BIN)/mkdocs build --strict
+	$(BIN)/runbinder binder runbooks -o site/binder.pdf --skip-without-chromium
 
 ## Preview the site at http://127.0.0.1:8000, rebuilding when a runbook changes.
 serve: venv
@@ -27,6 +29,10 @@ serve: venv
 
 validate: venv
 	$(BIN)/runbinder validate runbooks
+
+## Validate, then check every command and link and the review dates.
+check: venv
+	$(BIN)/runbinder check runbooks
 
 lint: venv
 	$(BIN)/ruff check plugins tests
