@@ -155,6 +155,7 @@ SECRET_PATTERNS = [
     ("secret.slack-token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}", "a Slack token"),
     ("secret.jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", "a JSON Web Token"),
     ("secret.bearer", r"Bearer\s+(?![$<{])[A-Za-z0-9\-._~+/]{20,}=*", "a literal bearer token"),
+    ("secret.basic-auth", r"""(?:\s-u|--user)[\s=]+["']?[^\s:"'$]+:(?![$<{])[^\s"']+""", "a user:password pair"),
     ("secret.url-password", r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:(?![$<{])[^/\s@]+@", "a password in a URL"),
     (
         "secret.password",
