@@ -181,3 +181,21 @@ def test_invalid_runbooks_make_no_binder(
     assert main(["binder", "-o", "b.pdf"]) == 1
     assert "runbooks/refs.yaml:4:10: error: service 'paymnets'" in capsys.readouterr().out
     assert not (tmp_path / "b.pdf").exists()
+
+
+def test_mkdocs_plugin_prints_the_binder_with_the_site(tmp_path: Path) -> None:
+    _require_tools()
+    from .conftest import mkdocs_build
+
+    build_project(CASES / "valid" / "full", tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: Binder test\nsite_url: https://runbooks.example.com/\nuse_directory_urls: false\n"
+        "theme: {name: material, font: false}\nplugins:\n  - search\n  - runbinder:\n      binder_pdf: binder.pdf\n",
+        encoding="utf-8",
+    )
+    result = mkdocs_build(tmp_path)
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / "site" / "binder.pdf"
+    assert _pages(pdf) >= 5
+    assert "https://runbooks.example.com/runbooks/payments-latency.html" in _squash(_text(pdf))

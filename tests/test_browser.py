@@ -206,3 +206,17 @@ def test_site_works_from_file_urls(watch: Any, built_site: Path) -> None:
     assert search(watched.page, "herd").count() > 0
     assert watched.external == []
     assert [e for e in watched.errors if not re.search(r"favicon", e)] == []
+
+
+def test_print_page_draws_every_diagram(watch: Any, server: str, built_site: Path) -> None:
+    expected = (built_site / "print.html").read_text(encoding="utf-8").count('<pre class="mermaid">')
+    assert expected > 5
+    watched = watch(server)
+    watched.page.goto(f"{server}/print.html")
+    watched.page.wait_for_function(
+        "window.__runbinderDone === true || window.__runbinderError !== undefined", timeout=60_000
+    )
+    assert watched.page.evaluate("window.__runbinderError") is None
+    assert watched.page.evaluate("document.querySelectorAll('div.diagram svg').length") == expected
+    assert watched.external == []
+    assert watched.errors == []

@@ -125,3 +125,22 @@ def test_site_check_reports_broken_links_and_anchors(built_site: Path, tmp_path:
         ("site/alerts.html", "site.link", "href='gone.html': gone.html does not exist"),
     ]
     assert all(d.line > 1 for d in found)
+
+
+def test_build_runs_the_checks(tmp_path: Path) -> None:
+    project = copy_site_project(tmp_path / "project")
+    page = project / "runbooks" / "authos-api" / "authos-api-disk-space-critical.yaml"
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("destructive: true", "destructive: false", 1), encoding="utf-8"
+    )
+    result = mkdocs_build(project, "--strict")
+    assert result.returncode != 0
+    assert "but is not marked `destructive: true` (command.destructive)" in result.stderr
+    assert "runbooks/authos-api/authos-api-disk-space-critical.yaml:" in result.stderr
+
+
+def test_print_page_is_in_the_site_and_nav(built_site: Path) -> None:
+    page = (built_site / "print.html").read_text(encoding="utf-8")
+    assert 'src="assets/runbinder/mermaid.min.js"' in page
+    assert "http://" not in page.split("<body>")[0]
+    assert 'href="print.html"' in (built_site / "index.html").read_text(encoding="utf-8")

@@ -172,6 +172,7 @@ def build_html(
     options: BinderOptions,
     page_numbers: dict[str, int] | None = None,
     mermaid_src: str = "mermaid.min.js",
+    reserve_numbers: bool = False,
 ) -> str:
     """The whole binder as one HTML document. With ``page_numbers`` the TOC and cross-references carry them."""
     renderer = SiteRenderer(index, today=options.today)
@@ -184,7 +185,7 @@ def build_html(
 
     toc_rows = []
     for s in parts:
-        number = str(numbers.get(s.key, "")) if numbers else "000"
+        number = "000" if reserve_numbers else str(numbers.get(s.key, ""))
         toc_rows.append(
             f'<li class="toc-l{s.level}"><a href="#section-{_page_key(s.page)}">{html.escape(s.title)}</a>'
             f'<span class="toc-page">{number}</span></li>'
@@ -343,7 +344,7 @@ def make_binder(index: Index, output: Path, options: BinderOptions) -> tuple[Pat
         directory = Path(tmp)
         shutil.copyfile(ASSETS / "vendor" / "mermaid" / "mermaid.min.js", directory / "mermaid.min.js")
         parts = binder_sections(index)
-        first = _print(build_html(index, options), directory, chromium, options.paper)
+        first = _print(build_html(index, options, reserve_numbers=True), directory, chromium, options.paper)
         numbers = marker_pages(first, parts)
         if len(numbers) != len(parts):
             missing = [s.title for s in parts if s.key not in numbers]

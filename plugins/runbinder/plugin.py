@@ -30,6 +30,7 @@ MERMAID_JS = "assets/runbinder/mermaid.min.js"
 IFRAME_WORKER_JS = "assets/runbinder/iframe-worker-shim.js"
 STYLESHEET = "assets/runbinder/runbinder.css"
 SEVERITY_CSS = "assets/runbinder/severity.css"
+PRINT_PAGE = "print.html"
 
 
 class RunbinderConfig(Config):
@@ -43,6 +44,22 @@ class RunbinderConfig(Config):
 
     nav = c.Type(bool, default=True)
     """Generate the navigation (overview pages, then services and their runbooks) when mkdocs.yml has no ``nav``."""
+
+    checks = c.Choice(("off", "offline", "online"), default="offline")
+    """Run `runbinder check` during the build (commands, links in the YAML, review dates; ``online`` also fetches
+    external links). Findings are logged as warnings, so `mkdocs build --strict` fails on them."""
+
+    check_site = c.Type(bool, default=True)
+    """After the build, check that every href, src and #fragment of every page resolves (no network)."""
+
+    print_page = c.Type(bool, default=True)
+    """Add print.html: the whole binder as one page, for printing from a browser."""
+
+    binder_pdf = c.Optional(c.Type(str))
+    """Also print the binder to this PDF inside site_dir (e.g. binder.pdf); needs a Chromium."""
+
+    site_url_qr = c.Type(bool, default=True)
+    """With ``site_url`` set, print a QR code of each runbook's page in the binder."""
 
     configure_markdown = c.Type(bool, default=True)
     """Enable the Markdown extensions the generated pages use (admonition, attr_list, tables, superfences with a
@@ -110,13 +127,53 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(ASSETS / "runbinder.css")))
             severities = [e.data for e in self.project.index["severities"].values()]
             files.append(File.generated(config, SEVERITY_CSS, content=severity_css(severities)))
+        if self.config.print_page:
+            from .binder import BinderOptions, build_html
+
+            options = BinderOptions(today=_today(), site_url=self._qr_url(config))
+            page = build_html(self.project.index, options, mermaid_src=MERMAID_JS)
+            files.append(File.generated(config, PRINT_PAGE, content=page))
         if self.config.nav and config.nav is None:
             extra = sorted(
                 f.src_uri for f in files.documentation_pages() if f.src_uri not in generated and f.src_uri != "index.md"
             )
             nav: list[Any] = renderer.nav()
-            config.nav = nav + extra
+            config.nav = nav + extra + ([{"Printable binder": PRINT_PAGE}] if self.config.print_page else [])
         return files
+
+    @event_priority(50)
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        # Still before MkDocs cleans site_dir: findings cannot cost the last good site either.
+        if self.config.checks == "off" or self.project is None:
+            return
+        from .checks.runner import CheckOptions, Runner
+
+        base = Path(config.config_file_path or ".").resolve().parent
+        options = CheckOptions(online=self.config.checks == "online", today=_today(), docs_dir=Path(config.docs_dir))
+        options.online_options.cache_dir = base / ".runbinder-cache"
+        for diagnostic in sorted(Runner(self.project, options).run_all()):
+            log.warning(diagnostic.text())
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        site_dir = Path(config.site_dir)
+        if self.config.check_site:
+            from .checks.links import check_site
+
+            for diagnostic in check_site(site_dir, "site"):
+                log.warning(diagnostic.text())
+        if self.config.binder_pdf and self.project is not None:
+            from .binder import BinderError, BinderOptions, make_binder
+
+            options = BinderOptions(today=_today(), site_url=self._qr_url(config))
+            try:
+                output, pages, _ = make_binder(self.project.index, site_dir / self.config.binder_pdf, options)
+            except BinderError as exc:
+                log.warning(f"binder not printed: {exc}")
+            else:
+                log.info(f"binder printed to {output} ({pages} pages)")
+
+    def _qr_url(self, config: MkDocsConfig) -> str | None:
+        return str(config.site_url) if self.config.site_url_qr and config.site_url else None
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> LiveReloadServer:
         if self.root is not None:
