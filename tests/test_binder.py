@@ -111,6 +111,7 @@ def test_diagrams_are_drawn_not_printed_as_source(binder: Path) -> None:
     assert "flowchart TD" not in text
     assert "flowchart LR" not in text
     assert "#60;" not in text  # mermaid entity codes were decoded into the drawing
+    assert "&#" not in text
 
 
 def test_links_print_their_target_and_running_footer(binder: Path) -> None:

@@ -259,8 +259,7 @@ def _qr(site_url: str, page: str) -> str:
 _RENDER_DIAGRAMS = """
 (async () => {
   try {
-    mermaid.initialize({startOnLoad: false, securityLevel: "strict", theme: "neutral",
-                        flowchart: {htmlLabels: false}});
+    mermaid.initialize({startOnLoad: false, securityLevel: "strict", theme: "neutral"});
     for (const pre of document.querySelectorAll("pre.mermaid")) {
       const div = document.createElement("div");
       div.className = "diagram";
