@@ -25,6 +25,15 @@ from .validate import Index
 
 ASSETS = Path(__file__).parent / "assets"
 PAPER = {"a4": "A4", "letter": "Letter"}
+# Headless Chromium as root in a sandbox-less container, and silent: no update, sync or background requests.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 class BinderError(Exception):
@@ -281,17 +290,7 @@ def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
     document = directory / "binder.html"
     document.write_text(html_text, encoding="utf-8")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             # The binder is self-contained: nothing may come from the network.

@@ -387,22 +387,7 @@ class SiteRenderer:
             for svc_id, svc in self.table("services").items():
                 for level in svc.get("severity_scale", []):
                     if level.get("level") == sid:
-                        per_service.append(
-                            [
-                                self.link("service", svc_id, here),
-                                t.inline(level["label"]),
-                                "<br>".join(
-                                    t.inline(x)
-                                    for x in [
-                                        *([level["impact"]] if level.get("impact") else []),
-                                        *level.get("criteria", []),
-                                    ]
-                                ),
-                                t.inline(t.duration(level["response_time"])) if level.get("response_time") else "",
-                                t.inline(t.duration(level["resolution_time"])) if level.get("resolution_time") else "",
-                                "<br>".join(t.inline(x) for x in level.get("examples", [])),
-                            ]
-                        )
+                        per_service.append([self.link("service", svc_id, here), *_scale_cells(level)])
             if per_service:
                 parts.append("**How each service names and defines this level:**")
                 parts.append(
@@ -621,23 +606,7 @@ class SiteRenderer:
             parts.append(
                 t.table(
                     ["Site level", "Label here", "Impact / criteria", "Respond within", "Resolve within", "Examples"],
-                    [
-                        [
-                            self.badge(level["level"], here),
-                            t.inline(level["label"]),
-                            "<br>".join(
-                                t.inline(x)
-                                for x in [
-                                    *([level["impact"]] if level.get("impact") else []),
-                                    *level.get("criteria", []),
-                                ]
-                            ),
-                            t.inline(t.duration(level["response_time"])) if level.get("response_time") else "",
-                            t.inline(t.duration(level["resolution_time"])) if level.get("resolution_time") else "",
-                            "<br>".join(t.inline(x) for x in level.get("examples", [])),
-                        ]
-                        for level in svc["severity_scale"]
-                    ],
+                    [[self.badge(level["level"], here), *_scale_cells(level)] for level in svc["severity_scale"]],
                 )
             )
             for level in svc["severity_scale"]:
@@ -999,6 +968,23 @@ class SiteRenderer:
             parts.append(self.checklist(checklist, "##"))
             parts.append(self.referenced_by("checklist", cid, here, "###"))
         return _join(parts)
+
+
+def _scale_cells(level: Data) -> list[str]:
+    """A service severity definition as table cells: label, impact and criteria, targets, examples."""
+    statements = [*([level["impact"]] if level.get("impact") else []), *level.get("criteria", [])]
+    return [
+        t.inline(level["label"]),
+        "<br>".join(t.inline(x) for x in statements),
+        _within(level.get("response_time")),
+        _within(level.get("resolution_time")),
+        "<br>".join(t.inline(x) for x in level.get("examples", [])),
+    ]
+
+
+def _within(value: object) -> str:
+    """A duration cell, empty when the target is not set."""
+    return t.inline(t.duration(str(value))) if value else ""
 
 
 def severity_css(severities: Iterable[Data]) -> str:
