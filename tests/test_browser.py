@@ -6,93 +6,20 @@ when no Chromium is installed; under CI=true they must run.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runbinder.binder import CHROMIUM_ARGS, find_chromium
-
-# Material renders mermaid into a *closed* shadow root; open it so the test can see the SVG.
-OPEN_SHADOW_ROOTS = """
-const attach = Element.prototype.attachShadow;
-Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
-"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but no Chromium found: .ci/run must install Debian's chromium")
-        pytest.skip("no Chromium installed (apt-get install chromium, or set RUNBINDER_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+from .conftest import serve_directory
 
 
 @pytest.fixture(scope="module")
 def server(built_site: Path) -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(built_site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture
-def watch(browser: Any) -> Iterator[Any]:
-    """Open watched pages; their browser contexts are closed even when a test fails."""
-    opened: list[Watched] = []
-
-    def open_page(allowed_prefix: str) -> Watched:
-        opened.append(Watched(browser, allowed_prefix))
-        return opened[-1]
-
-    yield open_page
-    for watched in opened:
-        watched.context.close()
-
-
-class Watched:
-    """A page that blocks and records non-local requests and collects console errors."""
-
-    def __init__(self, browser: Any, allowed_prefix: str) -> None:
-        self.context = browser.new_context()
-        self.page = self.context.new_page()
-        self.external: list[str] = []
-        self.errors: list[str] = []
-        self.page.add_init_script(OPEN_SHADOW_ROOTS)
-        self.page.route("**/*", self._route(allowed_prefix))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _route(self, allowed_prefix: str) -> Any:
-        def handle(route: Any) -> None:
-            url = route.request.url
-            if url.startswith(allowed_prefix) or url.startswith(("data:", "blob:")):
-                route.continue_()
-            else:
-                self.external.append(url)
-                route.abort()
-
-        return handle
+    with serve_directory(built_site) as url:
+        yield url
 
 
 def search(page: Any, query: str) -> Any:

@@ -61,6 +61,11 @@ class RunbinderConfig(Config):
     site_url_qr = c.Type(bool, default=True)
     """With ``site_url`` set, print a QR code of each runbook's page in the binder."""
 
+    diagrams = c.Choice(("material", "mermaid2"), default="material")
+    """Who renders the flowcharts: Material's own mermaid support (the default: escaped source, shadow DOM), or
+    mkdocs-mermaid2-plugin for sites that already use it (see examples/mermaid2/mkdocs.yml). Both use the local
+    mermaid copy, never a CDN."""
+
     configure_markdown = c.Type(bool, default=True)
     """Enable the Markdown extensions the generated pages use (admonition, attr_list, tables, superfences with a
     mermaid fence, tasklist, highlight) when mkdocs.yml does not list them."""
@@ -94,11 +99,14 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
                 f"{config.site_dir} was left as it was. Run `runbinder validate` for the same report."
             )
         if self.config.configure_markdown:
-            _configure_markdown(config)
+            _configure_markdown(config, mermaid_fence=self.config.diagrams == "material")
+        if self.config.diagrams == "mermaid2" and "mermaid2" not in config.plugins:
+            log.warning("diagrams: mermaid2 is set but the mermaid2 plugin is not enabled in mkdocs.yml")
         if self.config.offline:
             config.extra_css.append(STYLESHEET)
             config.extra_css.append(SEVERITY_CSS)
-            # Material loads mermaid from a CDN unless window.mermaid already exists.
+            # Material loads mermaid from a CDN unless window.mermaid already exists; mermaid2 uses an
+            # extra_javascript entry named *mermaid* instead of its CDN default. Either way: this local copy.
             config.extra_javascript.append(MERMAID_JS)
             polyfills = [p for p in config.extra.get("polyfills", []) if "iframe-worker" not in str(p)]
             config.extra["polyfills"] = [*polyfills, IFRAME_WORKER_JS]
@@ -189,7 +197,7 @@ def _today() -> date:
     return date.today()
 
 
-def _configure_markdown(config: MkDocsConfig) -> None:
+def _configure_markdown(config: MkDocsConfig, mermaid_fence: bool = True) -> None:
     from pymdownx.superfences import fence_code_format
 
     wanted: dict[str, dict[str, Any]] = {
@@ -208,5 +216,5 @@ def _configure_markdown(config: MkDocsConfig) -> None:
             config.markdown_extensions.append(name)
             config.mdx_configs[name] = options
     fences = config.mdx_configs.setdefault("pymdownx.superfences", {}).setdefault("custom_fences", [])
-    if not any(f.get("name") == "mermaid" for f in fences):
+    if mermaid_fence and not any(f.get("name") == "mermaid" for f in fences):
         fences.append({"name": "mermaid", "class": "mermaid", "format": fence_code_format})
