@@ -12,6 +12,7 @@ exception.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ _DEEP_SUSPECT = 10_000
 stack (it segfaults near 100,000 levels); such text is first measured with the iterative event parser."""
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# An anchor is '&' directly followed by its name; '&' before a space ('A & B', 'x && y') is just text.
+_ANCHOR = re.compile(r"&[^\s&,\[\]{}]")
 
 
 class _Loader(yaml.CSafeLoader):
@@ -45,13 +48,16 @@ class _Loader(yaml.CSafeLoader):
     duplicates: list[tuple[str, yaml.Node]]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key = self.construct_scalar(key_node)
-                if (key_node.tag, key) in seen:
-                    self.duplicates.append((str(key), key_node))
-                seen.add((key_node.tag, key))
+        # Raw scalar text is enough to spot a repeat (this runs for every mapping, so it stays cheap);
+        # keys written differently but equal in value (1 and 0x1) are left to the schema.
+        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+        if len(keys) != len(set(keys)):
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        self.duplicates.append((str(key_node.value), key_node))
+                    seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -215,7 +221,7 @@ def load_bytes(raw: bytes, doc: Document) -> Document:
             doc.diagnostics.append(_diag(shown, 1, 1, "file is empty; expected a YAML mapping", "file.empty"))
             return doc
         # Only a document with an anchor can hold aliases; skip the walk for the rest.
-        problem = _check_shape(node) if "&" in text else None
+        problem = _check_shape(node) if _ANCHOR.search(text) else None
         if problem is not None:
             message, rule, mark = problem
             doc.diagnostics.append(_diag(shown, mark.line + 1, mark.column + 1, message, rule))

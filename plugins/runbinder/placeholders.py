@@ -61,29 +61,15 @@ class Use(NamedTuple):
     offset: int
 
 
+# Shell quoting, token by token: an escape, a single-quoted string, a double-quoted string, or other text.
+_SHELL_TOKENS = re.compile(r"""\\.|'[^']*'?|"(?:\\.|[^"\\])*"?|[^\\'"]+|.""", re.DOTALL)
+
+
 def _mask_single_quotes(code: str) -> str:
-    """Blank out single-quoted shell text (no expansion happens there), keeping offsets."""
-    out = list(code)
-    in_single = in_double = False
-    escaped = False
-    for i, ch in enumerate(code):
-        if escaped:
-            escaped = False
-            if in_single:
-                out[i] = " "
-            continue
-        if ch == "\\" and not in_single:
-            escaped = True
-            continue
-        if ch == "'" and not in_double:
-            in_single = not in_single
-            out[i] = " "
-            continue
-        if ch == '"' and not in_single:
-            in_double = not in_double
-        if in_single and ch != "\n":
-            out[i] = " "
-    return "".join(out)
+    """Blank out single-quoted shell text (no expansion happens there), keeping offsets and newlines."""
+    return "".join(
+        re.sub(r"[^\n]", " ", token) if token.startswith("'") else token for token in _SHELL_TOKENS.findall(code)
+    )
 
 
 def command_uses(code: str, language: str, bare: Iterable[str] = ()) -> Iterator[Use]:

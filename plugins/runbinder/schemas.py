@@ -26,6 +26,39 @@ def load_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+# The schemas' $ids are relative (so editors resolve them beside the file); compiled validators get this base.
+_BASE = "https://schemas.runbinder.invalid/"
+
+
+@cache
+def fast_validator(kind: str) -> Any:
+    """A compiled (Rust) Draft 2020-12 validator, or None when jsonschema-rs is not installed.
+
+    It only answers "valid or not": runbinder's located, explained messages come from ``validator``, which
+    runs only for documents this one rejects. Both read the same schemas, and a test holds their verdicts
+    equal over every bundled and test document and over mutated ones.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # optional speed-up; validation stays complete without it
+        return None
+    schemas = load_schemas()
+    registry = jsonschema_rs.Registry([(_BASE + name, schema) for name, schema in schemas.items()])
+    name = SCHEMA_FILES[kind]
+    return jsonschema_rs.Draft202012Validator(schemas[name], registry=registry, base_uri=_BASE + name)
+
+
+def is_valid(kind: str, data: Any) -> bool | None:
+    """The compiled validator's verdict; None when there is none (or it cannot take this data)."""
+    compiled = fast_validator(kind)
+    if compiled is None:
+        return None
+    try:
+        return bool(compiled.is_valid(data))
+    except (ValueError, TypeError):  # e.g. a mapping with non-string keys: let jsonschema explain it
+        return None
+
+
 @cache
 def validator(kind: str) -> Any:
     """A Draft 2020-12 validator for ``kind`` ('catalog' or 'runbook'), built once per process.
