@@ -144,3 +144,20 @@ def test_print_page_is_in_the_site_and_nav(built_site: Path) -> None:
     assert 'src="assets/runbinder/mermaid.min.js"' in page
     assert "http://" not in page.split("<body>")[0]
     assert 'href="print.html"' in (built_site / "index.html").read_text(encoding="utf-8")
+
+
+def test_stale_runbooks_get_a_banner_and_fail_strict_only_when_asked(tmp_path: Path) -> None:
+    project = copy_site_project(tmp_path / "project")
+    page = project / "runbooks" / "authos-api" / "authos-api-disk-space-critical.yaml"
+    page.write_text(re.sub(r'last_reviewed: "?[0-9-]+"?', 'last_reviewed: "2020-01-01"', page.read_text()))
+    result = mkdocs_build(project, "--strict")
+    assert result.returncode == 0, result.stderr
+    html = (project / "site" / "runbooks" / "authos-api-disk-space-critical.html").read_text(encoding="utf-8")
+    assert "Overdue for review" in html
+    config = project / "mkdocs.yml"
+    config.write_text(
+        config.read_text().replace("runbooks_dir: runbooks", "runbooks_dir: runbooks\n      stale: warning")
+    )
+    result = mkdocs_build(project, "--strict")
+    assert result.returncode != 0
+    assert "(review.overdue)" in result.stderr

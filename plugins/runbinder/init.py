@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 from .schemas import schema_dir
@@ -31,8 +32,12 @@ def init(target: Path) -> list[Path]:
     if existing:
         raise FileExistsError(", ".join(str(p) for p in existing))
     written = []
+    today = date.today().isoformat()
     for source, dest in pairs:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, dest)
+        if source.suffix == ".yaml":  # the example runbook was reviewed today, by whoever creates the site
+            dest.write_text(source.read_text(encoding="utf-8").replace("__TODAY__", today), encoding="utf-8")
+        else:
+            shutil.copyfile(source, dest)
         written.append(dest)
     return written

@@ -49,6 +49,10 @@ class RunbinderConfig(Config):
     """Run `runbinder check` during the build (commands, links in the YAML, review dates; ``online`` also fetches
     external links). Findings are logged as warnings, so `mkdocs build --strict` fails on them."""
 
+    stale = c.Choice(("banner", "warning"), default="banner")
+    """Runbooks overdue for review always get a banner on their page; ``warning`` also makes them build
+    warnings, so `mkdocs build --strict` fails on stale runbooks."""
+
     check_site = c.Type(bool, default=True)
     """After the build, check that every href, src and #fragment of every page resolves (no network)."""
 
@@ -157,7 +161,12 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         from .checks.runner import CheckOptions, Runner
 
         base = Path(config.config_file_path or ".").resolve().parent
-        options = CheckOptions(online=self.config.checks == "online", today=_today(), docs_dir=Path(config.docs_dir))
+        options = CheckOptions(
+            online=self.config.checks == "online",
+            today=_today(),
+            docs_dir=Path(config.docs_dir),
+            ignore=("review",) if self.config.stale == "banner" else (),
+        )
         options.online_options.cache_dir = base / ".runbinder-cache"
         for diagnostic in sorted(Runner(self.project, options).run_all()):
             log.warning(diagnostic.text())
