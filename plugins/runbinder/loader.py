@@ -82,6 +82,16 @@ class Document:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     digest: str = ""
 
+    def tree(self) -> yaml.Node | None:
+        """The node tree with line/column marks, composed on first use.
+
+        Only files with a problem need positions; keeping every tree alive would make Python's garbage
+        collector walk them all on every collection (it doubled the time to load 1,000 runbooks).
+        """
+        if self.node is None and self.text and self.data is not None:
+            self.node = yaml.compose(self.text, Loader=yaml.CSafeLoader)
+        return self.node
+
     @property
     def ok(self) -> bool:
         """True when the file loaded into data (it may still fail validation)."""
@@ -93,7 +103,7 @@ class Document:
         Walks the node tree as far as the path exists, so a missing property is
         reported at the mapping that should hold it.
         """
-        node = self.node
+        node = self.tree()
         if node is None:
             return (1, 1)
         target: yaml.Node = node
@@ -115,7 +125,7 @@ class Document:
         Exact for literal block scalars (``|``), where source lines map one to one
         onto the value's lines; the scalar's start for every other style.
         """
-        node = self.node
+        node = self.tree()
         for part in path:
             if node is None:
                 break
@@ -259,8 +269,7 @@ def load_bytes(raw: bytes, doc: Document) -> Document:
             )
         )
         return doc
-    doc.node = node
-    doc.data = data
+    doc.data = data  # the node tree is dropped here and composed again only if a position is needed
     return doc
 
 

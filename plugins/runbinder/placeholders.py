@@ -75,7 +75,7 @@ def _mask_single_quotes(code: str) -> str:
 def command_uses(code: str, language: str, bare: Iterable[str] = ()) -> Iterator[Use]:
     """Placeholders used by a command; shell variables only for shell languages."""
     masked = _mask_single_quotes(code) if language in SHELL_LANGUAGES else code
-    if language in SHELL_LANGUAGES:
+    if language in SHELL_LANGUAGES and "$" in masked:
         assigned = {next(g for g in m.groups() if g) for m in _ASSIGNED.finditer(masked)}
         for match in _SHELL_VAR.finditer(masked):
             name = match.group(1) or match.group(2)
