@@ -7,6 +7,7 @@ with located diagnostics and the last good site stays in place.
 
 from __future__ import annotations
 
+import importlib
 import os
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -66,9 +67,11 @@ class RunbinderConfig(Config):
     """With ``site_url`` set, print a QR code of each runbook's page in the binder."""
 
     diagrams = c.Choice(("material", "mermaid2"), default="material")
-    """Who renders the flowcharts: Material's own mermaid support (the default: escaped source, shadow DOM), or
-    mkdocs-mermaid2-plugin for sites that already use it (see examples/mermaid2/mkdocs.yml). Both use the local
-    mermaid copy, never a CDN."""
+    """Who renders the flowcharts. ``material`` (the default): Material's own mermaid support, with a superfences
+    fence that HTML-escapes the diagram source. ``mermaid2``: mkdocs-mermaid2-plugin, for sites that already use
+    it (see examples/mermaid2/mkdocs.yml); runbinder then adds no Material fence, and mermaid2's fence, which does
+    not HTML-escape, when none is configured; slower, since mermaid2 re-parses every page. With ``offline``
+    both modes load the local mermaid copy, never a CDN."""
 
     configure_markdown = c.Type(bool, default=True)
     """Enable the Markdown extensions the generated pages use (admonition, attr_list, tables, superfences with a
@@ -102,15 +105,18 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
                 f"runbinder: {len(errors)} error(s) in {self.config.runbooks_dir}/; nothing was built and "
                 f"{config.site_dir} was left as it was. Run `runbinder validate` for the same report."
             )
-        if self.config.configure_markdown:
-            _configure_markdown(config, mermaid_fence=self.config.diagrams == "material")
         if self.config.diagrams == "mermaid2" and "mermaid2" not in config.plugins:
             log.warning("diagrams: mermaid2 is set but the mermaid2 plugin is not enabled in mkdocs.yml")
+        if self.config.configure_markdown:
+            _configure_markdown(config, self.config.diagrams)
         if self.config.offline:
             config.extra_css.append(STYLESHEET)
             config.extra_css.append(SEVERITY_CSS)
-            # Material loads mermaid from a CDN unless window.mermaid already exists; mermaid2 uses an
-            # extra_javascript entry named *mermaid* instead of its CDN default. Either way: this local copy.
+            # The local mermaid copy, on every page. Material fetches mermaid from a CDN only while window.mermaid
+            # is undefined. mermaid2 (whose on_config runs after this one, priority 0 < 50) takes the first
+            # extra_javascript entry whose basename contains "mermaid" as the library and then adds no <script src>
+            # and never looks at its `javascript` option (a CDN URL by default; a local path there must exist in
+            # docs_dir, which a generated file does not).
             config.extra_javascript.append(MERMAID_JS)
             polyfills = [p for p in config.extra.get("polyfills", []) if "iframe-worker" not in str(p)]
             config.extra["polyfills"] = [*polyfills, IFRAME_WORKER_JS]
@@ -206,9 +212,14 @@ def _today() -> date:
     return date.today()
 
 
-def _configure_markdown(config: MkDocsConfig, mermaid_fence: bool = True) -> None:
-    from pymdownx.superfences import fence_code_format
+def _configure_markdown(config: MkDocsConfig, diagrams: str = "material") -> None:
+    """Enable the extensions the generated pages need, and a ``mermaid`` fence unless one is configured.
 
+    ``material``: pymdownx's fence_code_format (``<pre class="mermaid"><code>``, HTML-escaped), which Material
+    renders. ``mermaid2``: mermaid2's own fence_mermaid (``<div class="mermaid">``, NOT HTML-escaped), which
+    mermaid2 renders; without a mermaid fence the superfences added here would turn the diagrams into highlighted
+    code blocks that mermaid2 does not recognise.
+    """
     wanted: dict[str, dict[str, Any]] = {
         "admonition": {},
         "attr_list": {},
@@ -225,5 +236,16 @@ def _configure_markdown(config: MkDocsConfig, mermaid_fence: bool = True) -> Non
             config.markdown_extensions.append(name)
             config.mdx_configs[name] = options
     fences = config.mdx_configs.setdefault("pymdownx.superfences", {}).setdefault("custom_fences", [])
-    if mermaid_fence and not any(f.get("name") == "mermaid" for f in fences):
+    if any(f.get("name") == "mermaid" for f in fences):
+        return  # the site's own choice wins
+    if diagrams == "mermaid2":
+        try:
+            mermaid2 = importlib.import_module("mermaid2")  # optional and untyped: not a static import
+        except ImportError:
+            log.warning("diagrams: mermaid2 is set but mkdocs-mermaid2-plugin is not installed")
+            return
+        fences.append({"name": "mermaid", "class": "mermaid", "format": mermaid2.fence_mermaid})
+    else:
+        from pymdownx.superfences import fence_code_format
+
         fences.append({"name": "mermaid", "class": "mermaid", "format": fence_code_format})
