@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv site serve validate check lint types test clean
+.PHONY: venv site serve validate check lint types test bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("runbinder needs Python >= 3.10" if sys.version_info < (3, 10) else 0)'
@@ -44,6 +44,16 @@ types: venv
 ## Lint, type checks and the whole test suite.
 test: lint types
 	$(BIN)/python -m pytest
+
+## Benchmarks (bench/run.py): medians and side-by-side ratios, written to bench/results.json.
+## BENCH_ARGS=--quick runs fewer repetitions and skips N = 5,000.
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf site .pytest_cache .mypy_cache .ruff_cache build dist

@@ -161,3 +161,49 @@ def test_stale_runbooks_get_a_banner_and_fail_strict_only_when_asked(tmp_path: P
     result = mkdocs_build(project, "--strict")
     assert result.returncode != 0
     assert "(review.overdue)" in result.stderr
+
+
+NAV_LINK = re.compile(r'<a href="([^"]+)" class="md-nav__link')
+
+
+def _nav_project(tmp_path: Path, **options: object) -> Path:
+    from runbinder.bench.generate import generate
+
+    generate(12, tmp_path / "runbooks")
+    (tmp_path / "docs").mkdir()
+    settings = {"checks": "off", "print_page": False, "check_site": False, **options}
+    config = {
+        "site_name": "Nav",
+        "use_directory_urls": False,
+        "theme": {"name": "material", "font": False},
+        "plugins": ["search", {"runbinder": settings}],
+        "validation": {"omitted_files": "warn", "unrecognized_links": "warn", "anchors": "warn"},
+    }
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return tmp_path
+
+
+def test_large_sites_get_an_overview_navigation(tmp_path: Path) -> None:
+    """Material writes the whole nav into every page: above nav_full_limit runbooks it lists overview pages only,
+    and leaving runbooks out of it on purpose is no warning (the build is --strict with omitted_files: warn)."""
+    full = mkdocs_build(_nav_project(tmp_path / "full", nav_full_limit=12), "--strict")
+    assert full.returncode == 0, full.stderr
+    overview = mkdocs_build(_nav_project(tmp_path / "overview", nav_full_limit=11), "--strict")
+    assert overview.returncode == 0, overview.stderr
+    assert "12 runbooks: the navigation lists the overview pages only" in overview.stderr
+
+    def nav(project: Path) -> set[str]:
+        return set(NAV_LINK.findall((project / "site" / "alerts.html").read_text(encoding="utf-8")))
+
+    full_nav, overview_nav = nav(tmp_path / "full"), nav(tmp_path / "overview")
+    assert sum(1 for href in full_nav if href.startswith("runbooks/") and href != "runbooks/index.html") == 12
+    assert {h for h in overview_nav if h.startswith(("runbooks/", "services/"))} == {
+        "runbooks/index.html",
+        "services/index.html",
+    }
+    assert len(overview_nav) == len(full_nav) - 12 - 2  # the runbooks and the two service overviews
+    # The pages are still built and linked from the indexes.
+    runbooks = sorted((tmp_path / "overview" / "site" / "runbooks").glob("*.html"))
+    assert len(runbooks) == 13
+    index = (tmp_path / "overview" / "site" / "runbooks" / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{p.name}"' in index for p in runbooks if p.name != "index.html")

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from . import __version__
@@ -82,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("warning", "error"),
         default="warning",
         help="level for runbooks overdue for review (default: warning)",
+    )
+    check.add_argument(
+        "--as-of",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="judge review dates as of this day instead of today (e.g. what will be overdue by the next rotation)",
     )
     check.add_argument(
         "--shellcheck-level",
@@ -221,6 +228,13 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
 def _rules(values: list[str]) -> list[str]:
     return [rule.strip() for value in values for rule in value.split(",") if rule.strip()]
 
@@ -254,6 +268,7 @@ def _check(args: argparse.Namespace) -> int:
             skip_hosts=(*DEFAULT_SKIP_HOSTS, *args.skip_host),
         ),
         stale=args.stale,
+        today=args.as_of or date.today(),
         shellcheck_level=args.shellcheck_level,
         select=_rules(args.select),
         ignore=_rules(args.ignore),

@@ -12,6 +12,7 @@ exception.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -168,13 +169,21 @@ def is_yaml(path: Path) -> bool:
 
 
 def iter_yaml_files(root: Path) -> Iterator[Path]:
-    """Every YAML file under ``root`` in a stable order, skipping hidden directories."""
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.is_file() and is_yaml(path):
-            yield path
+    """Every YAML file under ``root`` in a stable order, skipping hidden files and directories.
+
+    Symbolic links to files are followed, to directories not (a link loop cannot hang a run)."""
+    found: list[Path] = []
+    pending = [str(root)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:  # scandir knows each entry's type: no stat per file
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+                    found.append(Path(entry.path))
+    yield from sorted(found)
 
 
 def load_file(path: Path, display: str | None = None) -> Document:

@@ -62,13 +62,16 @@ class Use(NamedTuple):
 
 
 # Shell quoting, token by token: an escape, a single-quoted string, a double-quoted string, or other text.
+_NOT_NEWLINE = re.compile(r"[^\n]")
 _SHELL_TOKENS = re.compile(r"""\\.|'[^']*'?|"(?:\\.|[^"\\])*"?|[^\\'"]+|.""", re.DOTALL)
 
 
 def _mask_single_quotes(code: str) -> str:
     """Blank out single-quoted shell text (no expansion happens there), keeping offsets and newlines."""
+    if "'" not in code:
+        return code
     return "".join(
-        re.sub(r"[^\n]", " ", token) if token.startswith("'") else token for token in _SHELL_TOKENS.findall(code)
+        _NOT_NEWLINE.sub(" ", token) if token.startswith("'") else token for token in _SHELL_TOKENS.findall(code)
     )
 
 
@@ -81,9 +84,10 @@ def command_uses(code: str, language: str, bare: Iterable[str] = ()) -> Iterator
             name = match.group(1) or match.group(2)
             if name not in STANDARD_SHELL_VARIABLES and name not in assigned:
                 yield Use(name, match.start())
-    for pattern in (_BRACE, _ANGLE):
-        for match in pattern.finditer(masked):
-            yield Use(match.group(1), match.start())
+    for marker, pattern in (("{", _BRACE), ("<", _ANGLE)):
+        if marker in masked:  # most commands have neither: skip the scan
+            for match in pattern.finditer(masked):
+                yield Use(match.group(1), match.start())
     yield from bare_uses(code, bare)
 
 

@@ -19,7 +19,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .render.site import SiteRenderer, severity_css
 from .validate import Project, load_project
@@ -43,8 +43,15 @@ class RunbinderConfig(Config):
     offline = c.Type(bool, default=True)
     """Serve mermaid, the search shim and the stylesheet from the site itself: no CDN request, works from file://."""
 
-    nav = c.Type(bool, default=True)
-    """Generate the navigation (overview pages, then services and their runbooks) when mkdocs.yml has no ``nav``."""
+    nav = c.Choice(("auto", "full", "overview", "off"), default="auto")
+    """The navigation generated when mkdocs.yml has no ``nav``. ``full``: overview pages, then each service with its
+    runbooks. ``overview``: the overview pages only; service and runbook pages are reached from the services and
+    runbooks indexes, links and search. Material writes the whole navigation into every page, so a full navigation
+    costs time proportional to pages x pages: ``auto`` (the default) is ``full`` up to ``nav_full_limit``
+    runbooks and ``overview`` above. ``off``: MkDocs' own navigation (every page)."""
+
+    nav_full_limit = c.Type(int, default=300)
+    """With ``nav: auto``, the largest number of runbooks that still gets the full navigation."""
 
     checks = c.Choice(("off", "offline", "online"), default="offline")
     """Run `runbinder check` during the build (commands, links in the YAML, review dates; ``online`` also fetches
@@ -128,13 +135,17 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         assert self.project is not None
         renderer = SiteRenderer(self.project.index, today=_today())
         pages = renderer.pages()
+        full_nav = self._nav_mode(config, len(self.project.index.runbooks)) != "overview"
         generated = set()
         for path, content in pages.items():
             if files.get_file_from_path(path) is not None:
                 if path == "index.md":
                     continue  # a hand-written home page wins
                 raise PluginError(f"runbinder: docs/{path} would be replaced by a generated page; rename it")
-            files.append(File.generated(config, path, content=content))
+            # In an overview navigation, service and runbook pages are left out of it on purpose: no warning.
+            left_out = not full_nav and path.startswith(("services/", "runbooks/")) and not path.endswith("index.md")
+            inclusion = InclusionLevel.NOT_IN_NAV if left_out else InclusionLevel.UNDEFINED
+            files.append(File.generated(config, path, content=content, inclusion=inclusion))
             generated.add(path)
         if self.config.offline:
             vendor = ASSETS / "vendor"
@@ -151,11 +162,11 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             options = BinderOptions(today=_today(), site_url=self._qr_url(config))
             page = build_html(self.project.index, options, mermaid_src=MERMAID_JS)
             files.append(File.generated(config, PRINT_PAGE, content=page))
-        if self.config.nav and config.nav is None:
+        if self.config.nav != "off" and config.nav is None:
             extra = sorted(
                 f.src_uri for f in files.documentation_pages() if f.src_uri not in generated and f.src_uri != "index.md"
             )
-            nav: list[Any] = renderer.nav()
+            nav: list[Any] = renderer.nav(full=full_nav)
             config.nav = nav + extra + ([{"Printable binder": PRINT_PAGE}] if self.config.print_page else [])
         return files
 
@@ -194,6 +205,17 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
                 log.warning(f"binder not printed: {exc}")
             else:
                 log.info(f"binder printed to {output} ({pages} pages)")
+
+    def _nav_mode(self, config: MkDocsConfig, runbooks: int) -> str:
+        mode = str(self.config.nav)
+        if mode == "auto" and config.nav is None:
+            mode = "full" if runbooks <= self.config.nav_full_limit else "overview"
+            if mode == "overview":
+                log.info(
+                    f"{runbooks} runbooks: the navigation lists the overview pages only (nav_full_limit: "
+                    f"{self.config.nav_full_limit}); services and runbooks are reached from their indexes and search"
+                )
+        return mode
 
     def _qr_url(self, config: MkDocsConfig) -> str | None:
         return str(config.site_url) if self.config.site_url_qr and config.site_url else None

@@ -75,13 +75,25 @@ class Project:
     diagnostics: list[Diagnostic]
 
 
-def find_root(path: Path) -> Path | None:
-    """The nearest directory at or above ``path`` that holds catalog.yaml (or catalog.yml)."""
+def find_root(path: Path, cache: dict[Path, Path | None] | None = None) -> Path | None:
+    """The nearest directory at or above ``path`` that holds catalog.yaml (or catalog.yml).
+
+    ``cache`` (one per run) spares a thousand files in a hundred folders from asking about the same parents."""
     start = path if path.is_dir() else path.parent
+    cache = {} if cache is None else cache
+    visited = []
+    root: Path | None = None
     for candidate in (start, *start.parents):
+        if candidate in cache:
+            root = cache[candidate]
+            break
+        visited.append(candidate)
         if (candidate / "catalog.yaml").is_file() or (candidate / "catalog.yml").is_file():
-            return candidate
-    return None
+            root = candidate
+            break
+    for candidate in visited:
+        cache[candidate] = root
+    return root
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -108,6 +120,8 @@ def expand(paths: Sequence[Path]) -> list[Path]:
             files.append(path)
         else:
             raise UsageError(f"{path}: no such file or directory")
+    if len(paths) == 1:
+        return files  # one directory walk (or one file) names each file once
     seen: set[Path] = set()
     unique = []
     for file in files:
@@ -137,11 +151,13 @@ def validate_paths(paths: Sequence[Path], cwd: Path | None = None) -> tuple[list
     selected = expand(paths)
     diagnostics: list[Diagnostic] = []
     by_root: dict[Path | None, list[Path]] = {}
+    roots: dict[Path, Path | None] = {}
     for file in selected:
-        root = find_root(file)
+        root = find_root(file, roots)
         by_root.setdefault(root.resolve() if root else None, []).append(file)
     for root, files in by_root.items():
-        project = load_project(root, files, cwd)
+        whole = root is not None and len(paths) == 1 and paths[0].is_dir() and paths[0].resolve() == root
+        project = load_project(root, None if whole else files, cwd)
         diagnostics.extend(project.diagnostics)
     return diagnostics, len(selected)
 

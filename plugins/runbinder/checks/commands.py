@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -9,7 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -223,33 +225,46 @@ class CommandChecker:
         self.shellcheck_missing = False
 
     def prepare(self, items: Sequence[Item]) -> None:
-        """Run ShellCheck over every shell command in one process."""
+        """Judge every distinct shell snippet up front: ``bash -n`` and ShellCheck, on every core."""
         shell = [i for i in items if i.kind == "command" and i.data.get("language", "bash") in ("bash", "sh")]
-        executable = find_shellcheck()
         if not shell:
             return
+        check_bash_syntax(str(i.data["code"]) for i in shell)
+        executable = find_shellcheck()
         if executable is None:
             self.shellcheck_missing = True
             return
+        # Runbooks repeat commands; ShellCheck reads each distinct text once, in one process per core.
+        texts = sorted({_neutral(str(i.data["code"])) for i in shell})
+        workers = max(1, min(os.cpu_count() or 1, len(texts) // 50 or 1))
+        chunks = [texts[n::workers] for n in range(workers)]
         with tempfile.TemporaryDirectory(prefix="runbinder-shellcheck-") as tmp:
-            names = {}
-            for n, item in enumerate(shell):
-                path = Path(tmp) / f"c{n}.sh"
-                path.write_text(_neutral(str(item.data["code"])), encoding="utf-8")
-                names[str(path)] = item.nodeid
-            result = subprocess.run(
-                [executable, "--format=json1", "--shell=bash", f"--severity={self.shellcheck_level}", *names],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            try:
-                comments = json.loads(result.stdout or "{}").get("comments", [])
-            except json.JSONDecodeError:
-                comments = []
-            for comment in comments:
-                self.shellcheck_results.setdefault(names.get(comment["file"], ""), []).append(comment)
+            names: dict[str, str] = {}
+            for n, text in enumerate(texts):
+                path = os.path.join(tmp, f"c{n}.sh")
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                names[text] = path
+            by_path = {path: text for text, path in names.items()}
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                batches = pool.map(lambda chunk: self._shellcheck_batch(executable, [names[t] for t in chunk]), chunks)
+                for comments in batches:
+                    for comment in comments:
+                        self.shellcheck_results.setdefault(by_path.get(comment["file"], ""), []).append(comment)
+
+    def _shellcheck_batch(self, executable: str, paths: list[str]) -> list[dict[str, Any]]:
+        result = subprocess.run(
+            [executable, "--format=json1", "--shell=bash", f"--severity={self.shellcheck_level}", *paths],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        try:
+            comments: list[dict[str, Any]] = json.loads(result.stdout or "{}").get("comments", [])
+        except json.JSONDecodeError:
+            comments = []
+        return comments
 
     def run(self, item: Item) -> list[Diagnostic]:
         """Every finding for one command or template, after the YAML's recorded exceptions."""
@@ -312,7 +327,7 @@ class CommandChecker:
                 )
             ]
         out = []
-        for comment in self.shellcheck_results.get(item.nodeid, []):
+        for comment in self.shellcheck_results.get(_neutral(code), []):
             offset = _line_offset(code, int(comment["line"])) + int(comment["column"]) - 1
             message = f"SC{comment['code']} ({comment['level']}): {comment['message']}"
             level: Level = "error" if comment["level"] == "error" else "warning"
@@ -383,15 +398,40 @@ def _strip_shell_comments(code: str) -> str:
     return re.sub(r"(^|\s)#[^\n]*", lambda m: " " * len(m.group(0)), code)
 
 
-def _bash_syntax(item: Item, code: str) -> list[Diagnostic]:
+# bash -n's verdict on a snippet's text: (exit status, stderr). Kept for the life of the process, so a rebuild
+# under `mkdocs serve` re-checks only the commands that changed.
+_BASH_VERDICTS: dict[str, tuple[int, str]] = {}
+
+
+def _bash_n(text: str) -> tuple[int, str]:
     shell = shutil.which("bash") or "/bin/bash"
-    result = subprocess.run(
-        [shell, "-n"], input=_neutral(code), capture_output=True, text=True, timeout=30, check=False
-    )
-    if result.returncode == 0:
+    result = subprocess.run([shell, "-n"], input=text, capture_output=True, text=True, timeout=30, check=False)
+    return result.returncode, result.stderr
+
+
+def check_bash_syntax(codes: Iterable[str]) -> None:
+    """Run ``bash -n`` once per distinct snippet not yet judged, on every core.
+
+    bash has no way to parse several scripts in one process without one leaking into the next (an unclosed
+    quote would swallow the following snippet), so each gets its own ``bash -n``; the cost is process start-up,
+    which threads overlap."""
+    pending = sorted({_neutral(code) for code in codes} - _BASH_VERDICTS.keys())
+    if not pending:
+        return
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        for text, verdict in zip(pending, pool.map(_bash_n, pending), strict=True):
+            _BASH_VERDICTS[text] = verdict
+
+
+def _bash_syntax(item: Item, code: str) -> list[Diagnostic]:
+    text = _neutral(code)
+    if text not in _BASH_VERDICTS:
+        check_bash_syntax([code])
+    returncode, stderr = _BASH_VERDICTS[text]
+    if returncode == 0:
         return []
     out = []
-    for line in result.stderr.splitlines():
+    for line in stderr.splitlines():
         match = re.search(r"line (\d+): (.*)", line)
         if match and ("syntax error" in match.group(2) or "unexpected" in match.group(2)):
             out.append(
@@ -399,7 +439,7 @@ def _bash_syntax(item: Item, code: str) -> list[Diagnostic]:
                     f"bash: {match.group(2)}", "command.syntax", offset=_line_offset(code, int(match.group(1)))
                 )
             )
-    return out or [item.diagnostic(f"bash -n failed: {result.stderr.strip()}", "command.syntax")]
+    return out or [item.diagnostic(f"bash -n failed: {stderr.strip()}", "command.syntax")]
 
 
 def _sql_syntax(item: Item, code: str, dialect: str) -> list[Diagnostic]:
@@ -471,6 +511,15 @@ def executables(code: str) -> Iterator[tuple[str, int]]:
 
     Falls back to the first word of each line when bashlex cannot parse the snippet (heredocs, rare syntax).
     """
+    return iter(_executables(code))
+
+
+@functools.lru_cache(maxsize=16384)  # runbooks repeat commands (the same kubectl line in many runbooks)
+def _executables(code: str) -> tuple[tuple[str, int], ...]:
+    return tuple(_parse_executables(code))
+
+
+def _parse_executables(code: str) -> Iterator[tuple[str, int]]:
     import bashlex  # type: ignore[import-untyped]
 
     text = _neutral(code)

@@ -257,10 +257,10 @@ class SiteRenderer:
             *(f"runbooks/{rid}.md" for rid in self.index.runbooks),
         }
 
-    def nav(self) -> list[Any]:
-        """MkDocs nav: overview pages, then each service with its runbooks."""
+    def nav(self, full: bool = True) -> list[Any]:
+        """MkDocs nav: overview pages, then (``full``) each service with its runbooks."""
         services: list[Any] = [{"All services": PAGES["services"]}]
-        for sid, svc in self.table("services").items():
+        for sid, svc in self.table("services").items() if full else ():
             children: list[Any] = [{"Overview": f"services/{sid}.md"}]
             children += [{str(rb["title"]): f"runbooks/{rb['id']}.md"} for rb in self.by_service.get(sid, [])]
             services.append({str(svc["name"]): children})
@@ -269,7 +269,7 @@ class SiteRenderer:
             {"Severity matrix": PAGES["severity"]},
             {"Escalation": PAGES["escalation"]},
             {"Alerts": PAGES["alerts"]},
-            {"Services": services},
+            {"Services": services} if full else {"Services": PAGES["services"]},
             {"All runbooks": PAGES["runbooks"]},
             {"Contacts": PAGES["contacts"]},
             {"Roles": PAGES["roles"]},

@@ -1,0 +1,319 @@
+"""runbinder benchmarks: `make bench` (or `.venv/bin/python bench/run.py [--quick]`).
+
+Every ratio compares commands run side by side in this one run, on the same generated corpus, alternating
+A B A B so that machine noise hits both. Medians are reported. Results go to bench/results.json.
+
+Scenarios (see the README's performance section):
+ 1. validate 1,000 runbooks vs libyaml parse-only of the same files (the floor) and check-jsonschema
+ 2. a one-file pre-commit run
+ 3. mkdocs build at N = 100 and 1,000 (and 5,000 without --quick): total, the plugin's own share, time per runbook
+ 4. mkdocs serve at N = 1,000: from saving one YAML file to the rebuilt page being served
+ 5. the binder PDF for 200 runbooks: time and pages
+--quick runs fewer repetitions and skips N = 5,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# Bytecode caching as on a developer's machine (some CI images turn it off, which makes start-up look slower).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"NO_MKDOCS_2_WARNING": "1"}
+
+PARSE_ONLY = """
+import sys, yaml
+from pathlib import Path
+for path in sorted(Path(sys.argv[1]).rglob("*.yaml")):
+    yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
+"""
+
+# Runs a real `mkdocs build` in-process with the plugin's event handlers wrapped in timers.
+INSTRUMENTED_BUILD = """
+import json, sys, time
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from runbinder import plugin as p
+spent = {"plugin": 0.0}
+def timed(fn):
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent["plugin"] += time.perf_counter() - start
+    return wrapper
+for name in ("on_config", "on_files", "on_pre_build", "on_post_build"):
+    setattr(p.RunbinderPlugin, name, timed(getattr(p.RunbinderPlugin, name)))
+start = time.perf_counter()
+config = load_config(sys.argv[1])
+build(config)
+total = time.perf_counter() - start
+print(json.dumps({"total": total, "plugin": spent["plugin"]}))
+"""
+
+MKDOCS_YML = """site_name: Bench
+use_directory_urls: false
+theme: {name: material, font: false}
+plugins:
+  - search
+  - runbinder:
+      checks: "off"
+      check_site: false
+      print_page: false
+"""
+
+
+def generate(count: int, directory: Path) -> Path:
+    runbooks = directory / "runbooks"
+    subprocess.run(
+        [sys.executable, "-m", "runbinder.bench.generate", str(count), str(runbooks)], check=True, capture_output=True
+    )
+    (directory / "docs").mkdir(exist_ok=True)
+    (directory / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
+    return runbooks
+
+
+def timed(command: list[str], cwd: Path | None = None, expect: int | None = 0) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=ENV, check=False)
+    elapsed = time.perf_counter() - start
+    if expect is not None and result.returncode != expect:
+        raise SystemExit(f"{command[:3]} exited {result.returncode}: {result.stderr[-2000:]}")
+    return elapsed
+
+
+def runbook_files(runbooks: Path) -> list[Path]:
+    """The generated runbooks (not the catalogs), in a stable order."""
+    return sorted(p for p in runbooks.rglob("*.yaml") if not p.name.endswith("catalog.yaml"))
+
+
+def alternate(
+    commands: dict[str, list[str]], runs: int, cwd: Path | None = None, limit: dict[str, int] | None = None
+) -> dict[str, float]:
+    """Median seconds of each command, run in turn (A B C A B C ...); ``limit`` caps the runs of slow ones."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(runs):
+        for name, command in commands.items():
+            if round_ < (limit or {}).get(name, runs):
+                samples[name].append(timed(command, cwd))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def scenario_validate(work: Path, runs: int) -> dict[str, object]:
+    runbooks = generate(1000, work / "n1000")
+    files = runbook_files(runbooks)
+    commands = {
+        "libyaml parse-only": [sys.executable, "-c", PARSE_ONLY, str(runbooks)],
+        "runbinder validate": [str(BIN / "runbinder"), "validate", "-q", str(runbooks)],
+    }
+    check_jsonschema = shutil.which("check-jsonschema", path=str(BIN)) or shutil.which("check-jsonschema")
+    if check_jsonschema:
+        commands["check-jsonschema"] = [
+            check_jsonschema,
+            "--schemafile",
+            str(ROOT / "schemas" / "runbook.schema.json"),
+            "--base-uri",  # our $ref's are relative to the schema file
+            (ROOT / "schemas" / "runbook.schema.json").as_uri(),
+            *map(str, files),
+        ]
+    # check-jsonschema takes about 25x longer: three runs at most (one with --quick).
+    medians = alternate(commands, runs, limit={"check-jsonschema": 1 if runs <= 3 else 3})
+    floor = medians["libyaml parse-only"]
+    out: dict[str, object] = {
+        "files": len(files) + len(list(runbooks.rglob("*catalog.yaml"))),
+        "medians_s": medians,
+        "validate_over_floor": medians["runbinder validate"] / floor,
+    }
+    if "check-jsonschema" in medians:
+        out["check_jsonschema_over_validate"] = medians["check-jsonschema"] / medians["runbinder validate"]
+    one = str(files[0])
+    out["one_file_s"] = alternate({"one": [str(BIN / "runbinder"), "validate", "-q", one]}, max(runs, 5))["one"]
+    return out
+
+
+def instrumented_build(project: Path) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, "-c", INSTRUMENTED_BUILD, str(project / "mkdocs.yml")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def scenario_build(work: Path, sizes: list[int], runs: int) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for size in sizes:
+        project = work / f"build-{size}"
+        generate(size, project)
+        samples = [instrumented_build(project) for _ in range(runs if size <= 1000 else 1)]
+        total = statistics.median(s["total"] for s in samples)
+        plugin = statistics.median(s["plugin"] for s in samples)
+        out[str(size)] = {
+            "total_s": total,
+            "plugin_s": plugin,
+            "plugin_share": plugin / total,
+            "ms_per_runbook": 1000 * total / size,
+        }
+    first, last = str(sizes[0]), str(sizes[-1])
+    out["per_runbook_growth"] = out[last]["ms_per_runbook"] / out[first]["ms_per_runbook"]  # type: ignore[index]
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scenario_serve(work: Path, edits: int) -> dict[str, object]:
+    project = work / "serve-1000"
+    runbooks = generate(1000, project)
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(BIN / "mkdocs"), "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=project,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    source = runbook_files(runbooks)[0]
+    page_url = f"http://127.0.0.1:{port}/runbooks/{source.stem}.html"
+
+    def wait_for(text: str, limit: float) -> float:
+        start = time.perf_counter()
+        while time.perf_counter() - start < limit:
+            try:
+                with urllib.request.urlopen(page_url, timeout=5) as response:  # loopback only
+                    if text in response.read().decode("utf-8"):
+                        return time.perf_counter() - start
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"serve: {text!r} did not appear within {limit} s")
+
+    try:
+        wait_for(source.stem, 900)
+        latencies = []
+        original = source.read_text(encoding="utf-8")
+        for n in range(edits):
+            marker = f"bench-edit-{n}"
+            # A new title, as someone fixing a runbook would save it.
+            edited = re.sub(r"^title: .*$", f"title: {marker}", original, count=1, flags=re.MULTILINE)
+            source.write_text(edited, encoding="utf-8")
+            latencies.append(wait_for(marker, 900))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    return {"runbooks": 1000, "save_to_served_s": statistics.median(latencies), "samples_s": latencies}
+
+
+def scenario_binder(work: Path) -> dict[str, object]:
+    project = work / "binder-200"
+    runbooks = generate(200, project)
+    output = project / "binder.pdf"
+    start = time.perf_counter()
+    result = subprocess.run(
+        [str(BIN / "runbinder"), "binder", str(runbooks), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        return {"skipped": result.stderr.strip()}
+    pages = int(result.stdout.split("(")[1].split()[0])
+    return {"runbooks": 200, "seconds": elapsed, "pages": pages}
+
+
+def machine() -> dict[str, object]:
+    meminfo = Path("/proc/meminfo")
+    mem = meminfo.read_text().split("\n")[0].split()[1] if meminfo.exists() else "?"
+    return {
+        "cpus": os.cpu_count(),
+        "memory_kib": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, no N = 5,000")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
+    args = parser.parse_args()
+    runs = 3 if args.quick else 5
+    results: dict[str, object] = {"machine": machine(), "quick": args.quick}
+    with tempfile.TemporaryDirectory(prefix="runbinder-bench-") as tmp:
+        work = Path(tmp)
+        print("1-2. validate ...", flush=True)
+        results["validate"] = scenario_validate(work, runs)
+        print("3. mkdocs build ...", flush=True)
+        results["build"] = scenario_build(work, [100, 1000] if args.quick else [100, 1000, 5000], 3)
+        print("4. mkdocs serve ...", flush=True)
+        results["serve"] = scenario_serve(work, 3)
+        print("5. binder ...", flush=True)
+        results["binder"] = scenario_binder(work)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print_table(results)
+    return 0
+
+
+def print_table(r: dict[str, object]) -> None:
+    v = r["validate"]
+    b = r["build"]
+    assert isinstance(v, dict)
+    assert isinstance(b, dict)
+    m = v["medians_s"]
+    print(f"\nmachine: {r['machine']}")
+    print("| scenario | measured | target |\n|---|---|---|")
+    print(f"| libyaml parse-only, {v['files']} files | {m['libyaml parse-only']:.2f} s | (floor) |")
+    print(
+        f"| runbinder validate, same files | {m['runbinder validate']:.2f} s = {v['validate_over_floor']:.2f}x floor"
+        " | <= 1.5x |"
+    )
+    if "check-jsonschema" in m:
+        print(
+            f"| check-jsonschema, same runbooks | {m['check-jsonschema']:.2f} s = "
+            f"{v['check_jsonschema_over_validate']:.1f}x runbinder | >= 5x |"
+        )
+    print(f"| one-file validate | {v['one_file_s']:.3f} s | <= 0.3 s |")
+    for size, row in b.items():
+        if isinstance(row, dict):
+            print(
+                f"| mkdocs build, {size} runbooks | {row['total_s']:.1f} s ({row['ms_per_runbook']:.1f} ms/runbook), "
+                f"plugin {row['plugin_s']:.2f} s = {100 * row['plugin_share']:.1f}% | plugin <= 10% |"
+            )
+    print(f"| time per runbook, largest / smallest N | {b['per_runbook_growth']:.2f}x | <= 1.3x |")
+    s = r["serve"]
+    assert isinstance(s, dict)
+    print(f"| mkdocs serve, 1,000 runbooks: save -> page served | {s['save_to_served_s']:.1f} s | small |")
+    d = r["binder"]
+    assert isinstance(d, dict)
+    if "seconds" in d:
+        print(f"| binder, 200 runbooks | {d['seconds']:.0f} s, {d['pages']} pages | |")
+    else:
+        print(f"| binder, 200 runbooks | skipped: {d['skipped']} | |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
