@@ -67,9 +67,13 @@ def test_usage_errors_exit_2(
     with pytest.raises(SystemExit) as exc:
         main(["validate", "--format", "xml"])
     assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--as-of", "2026-13-01"])
+    assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "no such file or directory" in err
     assert "not a YAML file" in err
+    assert "not a date in YYYY-MM-DD form: '2026-13-01'" in err
 
 
 def test_validation_never_writes(broken_project: Path) -> None:

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import yaml
+
 from .conftest import CASES, build_project
 
 
@@ -63,3 +65,55 @@ def test_serve_reloads_when_a_runbook_changes(tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.communicate(timeout=30)
+
+
+def _html_mtimes(site: Path) -> dict[str, int]:
+    return {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*.html")}
+
+
+def test_dirty_rebuild_rewrites_only_the_pages_whose_content_changed(tmp_path: Path) -> None:
+    """Under `mkdocs serve --dirty` one plugin instance lives through every rebuild: unchanged runbooks are not
+    parsed again, and pages whose generated Markdown did not change are not rebuilt."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    from .conftest import copy_site_project
+
+    project = copy_site_project(tmp_path / "project")
+    site = tmp_path / "site"
+
+    def rebuild() -> object:
+        config = load_config(str(project / "mkdocs.yml"), site_dir=str(site))
+        config.plugins.on_startup(command="serve", dirty=True)
+        build(config, dirty=True)
+        return config.plugins["runbinder"]
+
+    first = rebuild()
+    before = _html_mtimes(site)
+    runbooks = sorted((project / "runbooks" / "authos-api").glob("authos-api-*.yaml"))
+    edited = runbooks[0]
+    text = edited.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    edited.write_text(text.replace(data["title"], f"{data['title']} (edited while serving)", 1), encoding="utf-8")
+    kept = {id(d) for d in first.project.documents}  # type: ignore[attr-defined]
+    time.sleep(0.05)
+
+    second = rebuild()
+    assert second is first  # MkDocs reuses the plugin instance between serve rebuilds
+    reloaded = [d for d in second.project.documents if id(d) not in kept]  # type: ignore[attr-defined]
+    assert [d.path.name for d in reloaded] == [edited.name]  # only the edited file was parsed again
+
+    after = _html_mtimes(site)
+    rewritten = {page for page, mtime in after.items() if before.get(page) != mtime}
+    page = f"runbooks/{edited.stem}.html"
+    assert page in rewritten
+    assert "(edited while serving)" in (site / page).read_text(encoding="utf-8")
+    linking = {f"runbooks/{p.stem}.html" for p in runbooks[1:] if edited.stem in p.read_text(encoding="utf-8")}
+    assert linking  # a runbook that links to the edited one shows the new title too
+    assert linking <= rewritten
+    other_runbooks = {p for p in before if p.startswith("runbooks/") and p != page} - linking - {"runbooks/index.html"}
+    assert len(other_runbooks) >= 30
+    assert sorted(rewritten & other_runbooks) == []  # their Markdown did not change
+    # The new title also shows on the pages that list or link to this runbook, and only there.
+    assert {"runbooks/index.html", "services/authos-api.html", "alerts.html"} <= rewritten
+    assert len(rewritten) < len(before) // 3

@@ -82,6 +82,7 @@ class Document:
     text: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     digest: str = ""
+    schema_diagnostics: list[Diagnostic] | None = None  # filled once by validation; kept with a cached document
 
     def tree(self) -> yaml.Node | None:
         """The node tree with line/column marks, composed on first use.
@@ -186,8 +187,11 @@ def iter_yaml_files(root: Path) -> Iterator[Path]:
     yield from sorted(found)
 
 
-def load_file(path: Path, display: str | None = None) -> Document:
-    """Load one YAML file. Never raises for bad content; problems land in ``diagnostics``."""
+def load_file(path: Path, display: str | None = None, cache: dict[Path, Document] | None = None) -> Document:
+    """Load one YAML file. Never raises for bad content; problems land in ``diagnostics``.
+
+    With ``cache`` (kept by a long-lived process such as ``mkdocs serve``), a file whose bytes are unchanged
+    since it was last loaded under the same name is not parsed again."""
     shown = display if display is not None else str(path)
     doc = Document(path=path, display=shown, kind="catalog" if is_catalog(path) else "runbook")
     try:
@@ -196,13 +200,23 @@ def load_file(path: Path, display: str | None = None) -> Document:
     except OSError as exc:
         doc.diagnostics.append(_diag(shown, 0, 0, f"cannot read file: {exc.strerror or exc}", "file.read"))
         return doc
-    return load_bytes(raw, doc)
+    if cache is None:
+        return load_bytes(raw, doc)
+    known = cache.get(path)
+    if known is not None and known.display == shown and known.digest == _digest(raw):
+        return known
+    cache[path] = load_bytes(raw, doc)
+    return doc
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def load_bytes(raw: bytes, doc: Document) -> Document:
     """Load already-read bytes into ``doc`` (shared by files and the MkDocs plugin's cache)."""
     shown = doc.display
-    doc.digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    doc.digest = _digest(raw)
     if len(raw) > MAX_BYTES:
         doc.diagnostics.append(
             _diag(

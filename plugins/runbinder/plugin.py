@@ -7,6 +7,7 @@ with located diagnostics and the last good site stays in place.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 from datetime import date, datetime, timezone
@@ -21,6 +22,7 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
+from .loader import Document
 from .render.site import SiteRenderer, severity_css
 from .validate import Project, load_project
 
@@ -93,6 +95,14 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     def __init__(self) -> None:
         self.project: Project | None = None
         self.root: Path | None = None
+        # MkDocs keeps one plugin instance for the whole of `mkdocs serve`, so these survive rebuilds:
+        self.serving = False
+        self.documents: dict[Path, Document] = {}  # parsed, schema-checked files by path (reused if bytes match)
+        self.built: dict[str, str] = {}  # digest of each generated page's content at the last finished build
+        self.building: dict[str, str] = {}
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.serving = command == "serve"
 
     # -- configuration: validate first, so a broken runbook never costs the last good site
 
@@ -103,7 +113,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if not (root / "catalog.yaml").is_file() and not (root / "catalog.yml").is_file():
             raise PluginError(f"runbinder: {root} has no catalog.yaml (set plugins.runbinder.runbooks_dir)")
         self.root = root
-        self.project = load_project(root, None, base)
+        self.project = load_project(root, None, base, self.documents)
         errors = [d for d in self.project.diagnostics if d.level == "error"]
         for diagnostic in sorted(self.project.diagnostics):
             (log.error if diagnostic.level == "error" else log.warning)(diagnostic.text())
@@ -145,7 +155,12 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             # In an overview navigation, service and runbook pages are left out of it on purpose: no warning.
             left_out = not full_nav and path.startswith(("services/", "runbooks/")) and not path.endswith("index.md")
             inclusion = InclusionLevel.NOT_IN_NAV if left_out else InclusionLevel.UNDEFINED
-            files.append(File.generated(config, path, content=content, inclusion=inclusion))
+            page = GeneratedPage.generated(config, path, content=content, inclusion=inclusion)
+            assert isinstance(page, GeneratedPage)  # File.generated constructs its own class
+            digest = hashlib.blake2b(content.encode("utf-8"), digest_size=16).hexdigest()
+            page.unchanged = self.built.get(path) == digest
+            self.building[path] = digest
+            files.append(page)
             generated.add(path)
         if self.config.offline:
             vendor = ASSETS / "vendor"
@@ -156,12 +171,14 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(ASSETS / "runbinder.css")))
             severities = [e.data for e in self.project.index["severities"].values()]
             files.append(File.generated(config, SEVERITY_CSS, content=severity_css(severities)))
-        if self.config.print_page:
+        if self.config.print_page and self.serving and len(self.project.index.runbooks) > self.config.nav_full_limit:
+            log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
+        elif self.config.print_page:
             from .binder import BinderOptions, build_html
 
             options = BinderOptions(today=_today(), site_url=self._qr_url(config))
-            page = build_html(self.project.index, options, mermaid_src=MERMAID_JS)
-            files.append(File.generated(config, PRINT_PAGE, content=page))
+            html = build_html(self.project.index, options, mermaid_src=MERMAID_JS)
+            files.append(File.generated(config, PRINT_PAGE, content=html))
         if self.config.nav != "off" and config.nav is None:
             extra = sorted(
                 f.src_uri for f in files.documentation_pages() if f.src_uri not in generated and f.src_uri != "index.md"
@@ -189,8 +206,9 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             log.warning(diagnostic.text())
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self.built, self.building = self.building, {}
         site_dir = Path(config.site_dir)
-        if self.config.check_site:
+        if self.config.check_site and not self.serving:  # a publishing check: `mkdocs build` runs it
             from .checks.links import check_site
 
             for diagnostic in check_site(site_dir, "site"):
@@ -224,6 +242,18 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.root is not None:
             server.watch(str(self.root))
         return server
+
+
+class GeneratedPage(File):
+    """A generated page. Under `mkdocs serve --dirty` it is rebuilt only when its Markdown changed since the last
+    build (a runbook edit changes its own page and the pages that list or link to it), not on every save."""
+
+    unchanged = False
+
+    def is_modified(self) -> bool:
+        if self.unchanged and os.path.isfile(self.abs_dest_path):
+            return False
+        return super().is_modified()
 
 
 def _today() -> date:

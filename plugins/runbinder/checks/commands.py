@@ -221,8 +221,8 @@ class CommandChecker:
     def __init__(self, project: Project, shellcheck_level: str = "warning") -> None:
         self.tools = tools_inventory(project)
         self.shellcheck_level = shellcheck_level
-        self.shellcheck_results: dict[str, list[dict[str, Any]]] = {}
         self.shellcheck_missing = False
+        self.shellcheck_failed = False
 
     def prepare(self, items: Sequence[Item]) -> None:
         """Judge every distinct shell snippet up front: ``bash -n`` and ShellCheck, on every core."""
@@ -234,8 +234,14 @@ class CommandChecker:
         if executable is None:
             self.shellcheck_missing = True
             return
-        # Runbooks repeat commands; ShellCheck reads each distinct text once, in one process per core.
-        texts = sorted({_neutral(str(i.data["code"])) for i in shell})
+        # Runbooks repeat commands; ShellCheck reads each distinct text once, in one process per core, and a
+        # long-lived process (mkdocs serve) only the texts it has not judged before.
+        level = self.shellcheck_level
+        texts = sorted(
+            {_neutral(str(i.data["code"])) for i in shell} - {t for lv, t in _SHELLCHECK_VERDICTS if lv == level}
+        )
+        if not texts:
+            return
         workers = max(1, min(os.cpu_count() or 1, len(texts) // 50 or 1))
         chunks = [texts[n::workers] for n in range(workers)]
         with tempfile.TemporaryDirectory(prefix="runbinder-shellcheck-") as tmp:
@@ -248,22 +254,32 @@ class CommandChecker:
             by_path = {path: text for text, path in names.items()}
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 batches = pool.map(lambda chunk: self._shellcheck_batch(executable, [names[t] for t in chunk]), chunks)
-                for comments in batches:
+                found: dict[str, list[dict[str, Any]]] = {text: [] for text in texts}
+                for chunk, comments in zip(chunks, batches, strict=True):
+                    if comments is None:  # ShellCheck itself failed: judge nothing in this chunk
+                        for text in chunk:
+                            del found[text]
+                        continue
                     for comment in comments:
-                        self.shellcheck_results.setdefault(by_path.get(comment["file"], ""), []).append(comment)
+                        if comment["file"] in by_path:
+                            found[by_path[comment["file"]]].append(comment)
+        for text, comments in found.items():
+            _SHELLCHECK_VERDICTS[(level, text)] = comments
 
-    def _shellcheck_batch(self, executable: str, paths: list[str]) -> list[dict[str, Any]]:
-        result = subprocess.run(
-            [executable, "--format=json1", "--shell=bash", f"--severity={self.shellcheck_level}", *paths],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+    def _shellcheck_batch(self, executable: str, paths: list[str]) -> list[dict[str, Any]] | None:
+        """ShellCheck's comments on these files, or None when it did not run to the end."""
         try:
-            comments: list[dict[str, Any]] = json.loads(result.stdout or "{}").get("comments", [])
-        except json.JSONDecodeError:
-            comments = []
+            result = subprocess.run(
+                [executable, "--format=json1", "--shell=bash", f"--severity={self.shellcheck_level}", *paths],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            comments: list[dict[str, Any]] = json.loads(result.stdout).get("comments", [])
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError, AttributeError):
+            self.shellcheck_failed = True
+            return None
         return comments
 
     def run(self, item: Item) -> list[Diagnostic]:
@@ -327,7 +343,10 @@ class CommandChecker:
                 )
             ]
         out = []
-        for comment in self.shellcheck_results.get(_neutral(code), []):
+        verdict = _SHELLCHECK_VERDICTS.get((self.shellcheck_level, _neutral(code)))
+        if verdict is None:
+            return [item.diagnostic("ShellCheck did not run to the end on this command", "shellcheck.failed")]
+        for comment in verdict:
             offset = _line_offset(code, int(comment["line"])) + int(comment["column"]) - 1
             message = f"SC{comment['code']} ({comment['level']}): {comment['message']}"
             level: Level = "error" if comment["level"] == "error" else "warning"
@@ -397,6 +416,9 @@ def _strip_shell_comments(code: str) -> str:
     """Blank `# comments` (keeping offsets) so a comment about `rm` is not a destructive command."""
     return re.sub(r"(^|\s)#[^\n]*", lambda m: " " * len(m.group(0)), code)
 
+
+# ShellCheck's comments on a snippet's text at a severity level, for the life of the process.
+_SHELLCHECK_VERDICTS: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
 # bash -n's verdict on a snippet's text: (exit status, stderr). Kept for the life of the process, so a rebuild
 # under `mkdocs serve` re-checks only the commands that changed.

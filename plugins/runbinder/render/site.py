@@ -7,6 +7,7 @@ page is then a pure function of the data. All text from YAML goes through
 
 from __future__ import annotations
 
+import functools
 import math
 import posixpath
 from collections import defaultdict
@@ -1023,7 +1024,12 @@ def is_web_url(url: str) -> bool:
 
 def rel(here: str, target: str) -> str:
     """Relative link from one docs page to another (MkDocs resolves .md links)."""
-    return posixpath.relpath(target, posixpath.dirname(here) or ".")
+    return _relative(posixpath.dirname(here), target)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # pages live in a few folders: the same pairs recur on every page
+def _relative(folder: str, target: str) -> str:
+    return posixpath.relpath(target, folder or ".")
 
 
 def _short(text: str, limit: int = 40) -> str:
