@@ -293,14 +293,15 @@ def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
+            # Laying out and drawing a large binder takes a while: a fixed 30 s would fail at a few hundred
+            # runbooks. Allow two minutes plus a second per diagram for loading, drawing and printing.
+            page.set_default_timeout(120_000 + 1_000 * html_text.count('class="mermaid"'))
             # The binder is self-contained: nothing may come from the network.
             page.route(
                 "**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort()
             )
-            page.goto(document.as_uri())
-            page.wait_for_function(
-                "window.__runbinderDone === true || window.__runbinderError !== undefined", timeout=120_000
-            )
+            page.goto(document.as_uri(), wait_until="domcontentloaded")
+            page.wait_for_function("window.__runbinderDone === true || window.__runbinderError !== undefined")
             error = page.evaluate("window.__runbinderError")
             if error:
                 raise BinderError(f"a diagram failed to render: {error}")

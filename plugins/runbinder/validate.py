@@ -184,15 +184,21 @@ def load_project(
 def _load_project(
     root: Path | None, selected: Sequence[Path] | None, cwd: Path, cache: dict[Path, Document] | None
 ) -> Project:
-    chosen = {p.resolve() for p in selected} if selected is not None else None
+    # Selected files by real path and by absolute path. Files found by walking the (resolved) root are compared
+    # by absolute path alone: no filesystem call per file, which a one-file pre-commit run in a project of
+    # thousands of runbooks would otherwise pay for every one of them.
+    chosen = None
+    if selected is not None:
+        chosen = {os.path.realpath(p) for p in selected} | {os.path.abspath(p) for p in selected}
     documents: list[Document] = []
     peeked: list[tuple[str, Path]] = []
     files = list(iter_yaml_files(root)) if root is not None else list(selected or [])
     if chosen is not None:
-        known = {f.resolve() for f in files}
-        files.extend(p for p in selected or [] if p.resolve() not in known)
+        known = {os.path.abspath(f) for f in files}
+        extra = [p for p in selected or [] if os.path.abspath(p) not in known and os.path.realpath(p) not in known]
+        files.extend(extra)
     for file in files:
-        full = chosen is None or file.resolve() in chosen or is_catalog(file)
+        full = chosen is None or os.path.abspath(file) in chosen or is_catalog(file)
         if full:
             documents.append(load_file(file, display_path(file, cwd), cache))
         else:
