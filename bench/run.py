@@ -289,19 +289,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, no N = 5,000")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument(
+        "--only",
+        choices=("validate", "build", "serve", "binder"),
+        action="append",
+        help="run just this scenario (repeatable); the others keep their results from --output",
+    )
     args = parser.parse_args()
     runs = 3 if args.quick else 5
-    results: dict[str, object] = {"machine": machine(), "quick": args.quick}
+    results: dict[str, object] = {}
+    if args.only and args.output.exists():
+        results = json.loads(args.output.read_text(encoding="utf-8"))
+    results |= {"machine": machine(), "quick": args.quick}
+    wanted = set(args.only or ("validate", "build", "serve", "binder"))
     with tempfile.TemporaryDirectory(prefix="runbinder-bench-") as tmp:
         work = Path(tmp)
-        print("1-2. validate ...", flush=True)
-        results["validate"] = scenario_validate(work, runs)
-        print("3. mkdocs build ...", flush=True)
-        results["build"] = scenario_build(work, [100, 1000] if args.quick else [100, 1000, 5000], 3)
-        print("4. mkdocs serve ...", flush=True)
-        results["serve"] = scenario_serve(work, 3)
-        print("5. binder ...", flush=True)
-        results["binder"] = scenario_binder(work)
+        if "validate" in wanted:
+            print("1-2. validate ...", flush=True)
+            results["validate"] = scenario_validate(work, runs)
+        if "build" in wanted:
+            print("3. mkdocs build ...", flush=True)
+            results["build"] = scenario_build(work, [100, 1000] if args.quick else [100, 1000, 5000], 3)
+        if "serve" in wanted:
+            print("4. mkdocs serve ...", flush=True)
+            results["serve"] = scenario_serve(work, 3)
+        if "binder" in wanted:
+            print("5. binder ...", flush=True)
+            results["binder"] = scenario_binder(work)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
     return 0

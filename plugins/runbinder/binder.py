@@ -317,16 +317,31 @@ def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
 
 
 def marker_pages(pdf: bytes, parts: Sequence[Section]) -> dict[str, int]:
-    """The 1-based page on which each section's invisible marker (RBMARK + its number) appears.
+    """The 1-based page on which each section starts.
 
-    Markers are digits only, so no font ligature (fi, fl) can split them in the PDF's text.
+    Chromium writes a named destination for every element a link points at, and the table of contents links to
+    every section: reading those takes a fraction of a second at any size. Should one be missing, each page's
+    text is searched for the sections' invisible markers (RBMARK + its number; digits only, so no font ligature
+    can split them), which takes minutes for a binder of a thousand pages.
     """
     import io
 
     from pypdf import PdfReader
 
-    found: dict[str, int] = {}
-    for number, pdf_page in enumerate(PdfReader(io.BytesIO(pdf)).pages, 1):
+    reader = PdfReader(io.BytesIO(pdf))
+    by_id: dict[str, int] = {}
+    try:
+        for name, destination in reader.named_destinations.items():
+            page = reader.get_destination_page_number(destination)
+            if page is not None:
+                by_id[str(name).lstrip("/")] = page + 1
+    except Exception:  # pypdf raises many types for a malformed name tree: fall back to the text search below
+        by_id = {}
+    found = {s.key: by_id[f"section-{_page_key(s.page)}"] for s in parts if f"section-{_page_key(s.page)}" in by_id}
+    if len(found) == len(parts):
+        return found
+    found = {}
+    for number, pdf_page in enumerate(reader.pages, 1):
         text = unicodedata.normalize("NFKC", pdf_page.extract_text() or "")
         for index in re.findall(r"RBMARK(\d{4})", text):
             if int(index) < len(parts):
