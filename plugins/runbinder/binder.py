@@ -149,6 +149,12 @@ def _page_key(page: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", page.removesuffix(".md").lower()).strip("-")
 
 
+def _section_id(page: str) -> str:
+    """The HTML id of a page's section: the table of contents and internal links point at it, and the PDF keeps it
+    as a named destination."""
+    return f"section-{_page_key(page)}"
+
+
 _HREF = re.compile(r'href="([^"]*)"')
 _ID = re.compile(r'\bid="([^"]*)"')
 
@@ -170,7 +176,7 @@ def _localise(body: str, page: str, known: dict[str, str]) -> str:
         return (
             f'href="#{key}--{anchor}" data-rb-section="{known[resolved]}"'
             if anchor
-            else (f'href="#section-{key}" data-rb-section="{known[resolved]}"')
+            else (f'href="#{_section_id(resolved)}" data-rb-section="{known[resolved]}"')
         )
 
     return _HREF.sub(href, body)
@@ -196,7 +202,7 @@ def build_html(
     for s in parts:
         number = "000" if reserve_numbers else str(numbers.get(s.key, ""))
         toc_rows.append(
-            f'<li class="toc-l{s.level}"><a href="#section-{_page_key(s.page)}">{html.escape(s.title)}</a>'
+            f'<li class="toc-l{s.level}"><a href="#{_section_id(s.page)}">{html.escape(s.title)}</a>'
             f'<span class="toc-page">{number}</span></li>'
         )
     revision = f"<p>Revision {html.escape(options.revision)}</p>" if options.revision else ""
@@ -226,7 +232,7 @@ def build_html(
         header = f"{name} · {title}" if title else name
         page_styles.append(f'@page {page_name} {{ @top-left {{ content: "{_css_string(header)}"; }} }}')
         bodies.append(
-            f'<section class="section level-{s.level}" id="section-{_page_key(s.page)}" style="page: {page_name}">'
+            f'<section class="section level-{s.level}" id="{_section_id(s.page)}" style="page: {page_name}">'
             f'<span class="rb-mark">RBMARK{n:04d}</span>{qr}{body}</section>'
         )
     css = (ASSETS / "binder.css").read_text(encoding="utf-8")
@@ -337,7 +343,7 @@ def marker_pages(pdf: bytes, parts: Sequence[Section]) -> dict[str, int]:
                 by_id[str(name).lstrip("/")] = page + 1
     except Exception:  # pypdf raises many types for a malformed name tree: fall back to the text search below
         by_id = {}
-    found = {s.key: by_id[f"section-{_page_key(s.page)}"] for s in parts if f"section-{_page_key(s.page)}" in by_id}
+    found = {s.key: by_id[_section_id(s.page)] for s in parts if _section_id(s.page) in by_id}
     if len(found) == len(parts):
         return found
     found = {}

@@ -164,9 +164,12 @@ def is_catalog(path: Path) -> bool:
     return name in ("catalog.yaml", "catalog.yml") or name.endswith((".catalog.yaml", ".catalog.yml"))
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
 def is_yaml(path: Path) -> bool:
     """True for .yaml and .yml files."""
-    return path.suffix in (".yaml", ".yml")
+    return path.suffix in YAML_SUFFIXES
 
 
 def iter_yaml_files(root: Path) -> Iterator[Path]:
@@ -182,7 +185,7 @@ def iter_yaml_files(root: Path) -> Iterator[Path]:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
-                elif entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+                elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
                     found.append(Path(entry.path))
     yield from sorted(found)
 
@@ -203,20 +206,21 @@ def load_file(path: Path, display: str | None = None, cache: dict[Path, Document
     if cache is None:
         return load_bytes(raw, doc)
     known = cache.get(path)
-    if known is not None and known.display == shown and known.digest == _digest(raw):
+    if known is not None and known.display == shown and known.digest == digest(raw):
         return known
     cache[path] = load_bytes(raw, doc)
     return doc
 
 
-def _digest(raw: bytes) -> str:
+def digest(raw: bytes) -> str:
+    """A short content hash: tells a changed file (or generated page) from an unchanged one."""
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def load_bytes(raw: bytes, doc: Document) -> Document:
     """Load already-read bytes into ``doc`` (shared by files and the MkDocs plugin's cache)."""
     shown = doc.display
-    doc.digest = _digest(raw)
+    doc.digest = digest(raw)
     if len(raw) > MAX_BYTES:
         doc.diagnostics.append(
             _diag(

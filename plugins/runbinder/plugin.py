@@ -7,7 +7,6 @@ with located diagnostics and the last good site stays in place.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 from datetime import date, datetime, timezone
@@ -22,7 +21,7 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
-from .loader import Document
+from .loader import Document, digest
 from .render.site import SiteRenderer, severity_css
 from .validate import Project, load_project
 
@@ -145,6 +144,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         assert self.project is not None
         renderer = SiteRenderer(self.project.index, today=_today())
         pages = renderer.pages()
+        self.building = {}  # a build that failed after this point must not count as built
         full_nav = self._nav_mode(config, len(self.project.index.runbooks)) != "overview"
         generated = set()
         for path, content in pages.items():
@@ -157,9 +157,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             inclusion = InclusionLevel.NOT_IN_NAV if left_out else InclusionLevel.UNDEFINED
             page = GeneratedPage.generated(config, path, content=content, inclusion=inclusion)
             assert isinstance(page, GeneratedPage)  # File.generated constructs its own class
-            digest = hashlib.blake2b(content.encode("utf-8"), digest_size=16).hexdigest()
-            page.unchanged = self.built.get(path) == digest
-            self.building[path] = digest
+            self.building[path] = digest(content.encode("utf-8"))
+            page.unchanged = self.built.get(path) == self.building[path]
             files.append(page)
             generated.add(path)
         if self.config.offline:

@@ -222,7 +222,6 @@ class CommandChecker:
         self.tools = tools_inventory(project)
         self.shellcheck_level = shellcheck_level
         self.shellcheck_missing = False
-        self.shellcheck_failed = False
 
     def prepare(self, items: Sequence[Item]) -> None:
         """Judge every distinct shell snippet up front: ``bash -n`` and ShellCheck, on every core."""
@@ -278,8 +277,7 @@ class CommandChecker:
             )
             comments: list[dict[str, Any]] = json.loads(result.stdout).get("comments", [])
         except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError, AttributeError):
-            self.shellcheck_failed = True
-            return None
+            return None  # its commands get shellcheck.failed
         return comments
 
     def run(self, item: Item) -> list[Diagnostic]:
