@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runbinder import loader
 from runbinder.loader import load_file
@@ -34,6 +35,49 @@ def test_nesting_that_would_crash_libyaml_is_refused(tmp_path: Path, opener: str
     line, _col, rule = _only(load_file(path))
     assert rule == "yaml.depth"
     assert line == (3 if opener == "- " else 2)
+
+
+_DEEP_INPUTS = {
+    "flow-100k": "id: deep\nx: " + "[" * 100_000 + "1" + "]" * 100_000 + "\n",
+    "flow-1500": "id: deep\nx: " + "{a: " * 1_500 + "1" + "}" * 1_500 + "\n",
+    "flow-65": "id: deep\nx: " + "[" * 65 + "1" + "]" * 65 + "\n",
+    "block-65": "id: deep\nx:\n" + "".join("  " * i + "- \n" for i in range(65)) + "  " * 65 + "- 1\n",
+    "compact-100k": "id: deep\nx:\n" + "- " * 100_000 + "1\n",
+}
+
+
+@pytest.mark.parametrize("libyaml", ["installed", "refuses-any-nesting", "pure-python"])
+@pytest.mark.parametrize("name", sorted(_DEEP_INPUTS))
+def test_depth_answer_does_not_depend_on_libyaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, libyaml: str
+) -> None:
+    # libyaml 0.2.6 (PyYAML 6.0.4) refuses flow nesting past 1,000 levels with a scanner error, earlier releases
+    # compose it (and crash near 100,000). runbinder's guard decides first, so every release gives the same answer.
+    text = _DEEP_INPUTS[name]
+    expected = _only(load_file(_write(tmp_path, text)))
+    assert expected[2] == "yaml.depth"
+    real_parse = yaml.parse
+
+    def parse(stream: str, Loader: type = yaml.SafeLoader) -> object:  # noqa: N803 - PyYAML's own keyword
+        if Loader is yaml.CSafeLoader and libyaml == "refuses-any-nesting":
+            raise yaml.scanner.ScannerError("while increasing flow level", None, "exceeded maximum nesting depth")
+        return real_parse(stream, Loader=yaml.SafeLoader if libyaml == "pure-python" else Loader)
+
+    def compose_refused(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("libyaml composed a document the depth guard should have refused")
+
+    monkeypatch.setattr(loader.yaml, "parse", parse)
+    monkeypatch.setattr(loader._Loader, "get_single_node", compose_refused)
+    assert _only(load_file(_write(tmp_path, text, "again.yaml"))) == expected
+
+
+def test_brackets_and_indentation_in_text_are_not_nesting(tmp_path: Path) -> None:
+    # Unbalanced brackets in quoted text and deeply indented block scalars trigger the exact measurement,
+    # which then finds nothing deep.
+    text = 'id: ok\ntext: "' + "[" * 80 + '"\ncode: |\n' + " " * 90 + "echo {{{{\n"
+    doc = load_file(_write(tmp_path, text))
+    assert doc.diagnostics == []
+    assert doc.data["text"] == "[" * 80
 
 
 def test_moderate_nesting_with_anchor_is_measured(tmp_path: Path) -> None:

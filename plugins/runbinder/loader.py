@@ -35,8 +35,7 @@ MAX_EXPANDED_NODES = 200_000
 """Aliases may expand a document to at most this many nodes (a billion-laughs guard)."""
 
 _DEEP_SUSPECT = 10_000
-"""More possible nesting openers than this and the C composer, which recurses, could overflow the
-stack (it segfaults near 100,000 levels); such text is first measured with the iterative event parser."""
+"""More possible nesting openers than this and the text is measured with the event parser, whatever its layout."""
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 # An anchor is '&' directly followed by its name; '&' before a space ('A & B', 'x && y') is just text.
@@ -243,7 +242,9 @@ def load_bytes(raw: bytes, doc: Document) -> Document:
             _diag(shown, line, col, f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})", "file.encoding")
         )
         return doc
-    if _possible_openers(text) > _DEEP_SUSPECT:
+    # runbinder's own guard decides before libyaml composes anything (its recursive composer crashes near
+    # 100,000 levels, and newer releases refuse flow nesting past 1,000 with a syntax error of their own).
+    if _possibly_deep(text):
         deep = _measure_depth(text)
         if deep is not None:
             line, col = deep
@@ -313,24 +314,55 @@ def _offset_to_position(raw: bytes, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def _possible_openers(text: str) -> int:
-    return text.count("[") + text.count("{") + text.count("- ")
+def _possibly_deep(text: str) -> bool:
+    """A cheap test that can only err on the safe side: False means the text cannot nest past MAX_DEPTH.
+
+    Block nesting needs either more indentation or another ``- ``/``? `` on the line (each level at least one
+    column further right, and a sequence under a key two), flow nesting an unclosed bracket. Aliases are
+    measured after composing (``_check_shape``); thousands of openers are measured whatever their layout.
+    """
+    if text.count("[") + text.count("{") + text.count("- ") > _DEEP_SUSPECT:
+        return True
+    if _DEEP_LINE.search(text):
+        return True
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(text):  # quotes are ignored: an overestimate, never an underestimate
+        depth = depth + 1 if bracket in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest > MAX_DEPTH // 2
+
+
+_DEEP_LINE = re.compile(r"^[ \t?-]{%d}" % (MAX_DEPTH // 2), re.MULTILINE)
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def _measure_depth(text: str) -> tuple[int, int] | None:
-    """Position where nesting passes MAX_DEPTH, using libyaml's iterative event stream (no recursion)."""
-    depth = 0
+    """Position where nesting passes MAX_DEPTH, or None, from the event stream (no recursion, no tree).
+
+    libyaml's event parser is fast but its own limits differ between releases (libyaml 0.2.6, in PyYAML 6.0.4,
+    stops flow nesting past 1,000 levels with a scanner error): when it fails, PyYAML's pure-Python parser,
+    which has no nesting limit, decides. So the answer never depends on the installed PyYAML.
+    """
     try:
-        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                mark = event.start_mark
-                if depth > MAX_DEPTH and mark is not None:
-                    return (mark.line + 1, mark.column + 1)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
+        return _depth_from_events(yaml.parse(text, Loader=yaml.CSafeLoader))
     except yaml.YAMLError:
-        return None  # the composer reports syntax errors with better context
+        pass
+    try:
+        return _depth_from_events(yaml.parse(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None  # a syntax error before any deep nesting: the composer reports it with better context
+
+
+def _depth_from_events(events: Iterator[yaml.Event]) -> tuple[int, int] | None:
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            mark = event.start_mark
+            if depth > MAX_DEPTH and mark is not None:
+                return (mark.line + 1, mark.column + 1)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
     return None
 
 
