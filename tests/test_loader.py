@@ -58,7 +58,7 @@ def test_depth_answer_does_not_depend_on_libyaml(
     assert expected[2] == "yaml.depth"
     real_parse = yaml.parse
 
-    def parse(stream: str, Loader: type = yaml.SafeLoader) -> object:  # noqa: N803 - PyYAML's own keyword
+    def parse(stream: str, Loader: type = yaml.SafeLoader) -> object:
         if Loader is yaml.CSafeLoader and libyaml == "refuses-any-nesting":
             raise yaml.scanner.ScannerError("while increasing flow level", None, "exceeded maximum nesting depth")
         return real_parse(stream, Loader=yaml.SafeLoader if libyaml == "pure-python" else Loader)

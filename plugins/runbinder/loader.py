@@ -332,7 +332,7 @@ def _possibly_deep(text: str) -> bool:
     return deepest > MAX_DEPTH // 2
 
 
-_DEEP_LINE = re.compile(r"^[ \t?-]{%d}" % (MAX_DEPTH // 2), re.MULTILINE)
+_DEEP_LINE = re.compile(rf"^[ \t?-]{{{MAX_DEPTH // 2}}}", re.MULTILINE)
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 
