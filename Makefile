@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit("runbinder needs Python >= 3.10" if sys.version_info < (3, 10) else 0)'
 	$(PYTHON) -m venv $(VENV)
 	@# The build backend comes from the lock too (pip does not apply -c to isolated build environments).
-	$(PIP) hatchling
+	$(PIP) hatchling editables
 	$(PIP) --no-build-isolation -e ".[test]"
 	@touch $(STAMP)
 

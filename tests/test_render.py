@@ -12,7 +12,8 @@ import pytest
 
 from runbinder.render import mermaid
 from runbinder.render import text as t
-from runbinder.render.site import SiteRenderer, review_due
+from runbinder.render.site import SiteRenderer
+from runbinder.review import review_due
 from runbinder.validate import load_project
 
 from .conftest import CASES, build_project

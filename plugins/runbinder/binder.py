@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .render.site import PAGES, SiteRenderer
+from .render.site import SiteRenderer
+from .sitemap import PAGES
 from .validate import Index
 
 ASSETS = Path(__file__).parent / "assets"

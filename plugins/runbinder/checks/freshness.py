@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..diagnostics import Diagnostic, Level
-from ..render.site import review_due
+from ..review import review_due
 from ..validate import Project
 from . import Item
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic
-from ..render.text import UNSAFE_SCHEME
+from ..urls import is_safe, scheme
 from ..validate import Project, iter_items
 from . import Item, PathT, apply_ignores
 
@@ -65,8 +65,8 @@ def check_link(item: Item, pages: set[str]) -> list[Diagnostic]:
     url = str(item.data.get("url", ""))
     at = (*item.path, "url")
     found: list[Diagnostic] = []
-    if UNSAFE_SCHEME.match(url):
-        found.append(item.diagnostic(f"{url.split(':', 1)[0]}: links are not allowed", "link.scheme", at=at))
+    if not is_safe(url):
+        found.append(item.diagnostic(f"{scheme(url)}: links are not allowed", "link.scheme", at=at))
     elif url.startswith(("http://", "https://")):
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""
@@ -122,7 +122,7 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
         for attr, value, line, col in page.refs:
             parts = urllib.parse.urlsplit(value)
             if parts.scheme or value.startswith("//"):
-                if UNSAFE_SCHEME.match(value):
+                if not is_safe(value) and value != "javascript:void(0)":  # Material's inert share button
                     out.append(
                         Diagnostic(f"{shown}/{rel}", line, col, "error", f"{attr} uses {parts.scheme}:", "site.scheme")
                     )

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Level
+from ..sitemap import page_paths
 from ..validate import Project
 from . import Item, select
 from .commands import CommandChecker, command_items, template_items
@@ -31,9 +32,7 @@ class CheckOptions:
 
 def site_pages(project: Project, docs_dir: Path | None) -> set[str]:
     """Pages the site will have: the generated ones and the hand-written ones in docs_dir."""
-    from ..render.site import SiteRenderer
-
-    pages = SiteRenderer(project.index, today=date.today()).page_paths()
+    pages = page_paths(project.index)
     if docs_dir is not None and docs_dir.is_dir():
         pages |= {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md")}
     return pages

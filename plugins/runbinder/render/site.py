@@ -8,15 +8,17 @@ page is then a pure function of the data. All text from YAML goes through
 from __future__ import annotations
 
 import functools
-import math
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+from ..review import review_due
 from ..schemas import load_schemas
+from ..sitemap import PAGES, page_paths
+from ..urls import is_web_url
 from ..validate import Index, slug
 from . import mermaid
 from . import text as t
@@ -41,24 +43,6 @@ METHOD_TITLES = {
     "support-ticket": "Support ticket",
     "video": "Video call",
 }
-DEFAULT_REVIEW_INTERVAL = "90d"
-
-# Where each kind of thing lives: (page, anchor prefix or None for a page of its own).
-PAGES = {
-    "home": "index.md",
-    "severity": "severity.md",
-    "escalation": "escalation.md",
-    "contacts": "contacts.md",
-    "roles": "roles.md",
-    "services": "services/index.md",
-    "runbooks": "runbooks/index.md",
-    "alerts": "alerts.md",
-    "tags": "tags.md",
-    "templates": "templates.md",
-    "tools": "tools.md",
-    "checklists": "checklists.md",
-    "schema": "reference/schema.md",
-}
 
 
 @dataclass(frozen=True)
@@ -68,21 +52,6 @@ class Ref:
     label: str
     page: str
     anchor: str = ""
-
-
-def review_due(runbook: Data, site: Data | None) -> date | None:
-    """The date a runbook's next review is due, or None when it has never been reviewed."""
-    last = runbook.get("last_reviewed")
-    if not isinstance(last, str):
-        return None
-    parts = [int(p) for p in last.split("-")]
-    reviewed = date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1)
-    interval = runbook.get("review_interval") or (site or {}).get("review_interval") or DEFAULT_REVIEW_INTERVAL
-    delta = int(interval[:-1]) * _UNIT[interval[-1]]
-    return reviewed + timedelta(days=max(1, math.ceil(delta / timedelta(days=1))))
-
-
-_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 @dataclass
@@ -252,11 +221,7 @@ class SiteRenderer:
 
     def page_paths(self) -> set[str]:
         """The paths of every generated page, without rendering them."""
-        return {
-            *PAGES.values(),
-            *(f"services/{sid}.md" for sid in self.index["services"]),
-            *(f"runbooks/{rid}.md" for rid in self.index.runbooks),
-        }
+        return page_paths(self.index)
 
     def nav(self, full: bool = True) -> list[Any]:
         """MkDocs nav: overview pages, then (``full``) each service with its runbooks."""
@@ -1015,11 +980,6 @@ def contact_value(method: Data) -> str:
     if method["type"] == "url" and is_web_url(value):
         return f"[{t.inline(value)}]({value})"
     return t.inline(value)
-
-
-def is_web_url(url: str) -> bool:
-    """True for absolute http(s) URLs, the only ones rendered as live links."""
-    return url.startswith(("https://", "http://")) and " " not in url
 
 
 def rel(here: str, target: str) -> str:
