@@ -7,9 +7,10 @@ pre-commit runs on every commit, never pays for MkDocs or Markdown.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -111,14 +112,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="host (glob) never fetched online; example domains are always skipped",
     )
-    check.add_argument("--timeout", type=float, default=10.0, help="seconds per online request (default: 10)")
+    check.add_argument(
+        "--timeout",
+        type=_duration(positive=True),
+        default=10.0,
+        metavar="SECONDS",
+        help="total time per external URL, everything included: connection, TLS, answer, retries on 429/503, "
+        "redirects and Retry-After waits; a URL still unanswered then is reported dead (default: 10)",
+    )
     check.add_argument(
         "--cache-dir",
         type=Path,
         default=Path(".runbinder-cache"),
         help="where online results are cached (default: .runbinder-cache)",
     )
-    check.add_argument("--cache-ttl", type=float, default=24.0, help="hours an online result stays valid (default: 24)")
+    check.add_argument(
+        "--cache-ttl",
+        type=_duration(positive=False),
+        default=24.0,
+        metavar="HOURS",
+        help="hours an online result stays valid (default: 24; 0 fetches every URL again)",
+    )
 
     binder = commands.add_parser(
         "binder",
@@ -233,6 +247,21 @@ def _iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _duration(positive: bool) -> Callable[[str], float]:
+    """An argparse type for a finite duration: a timer cannot take NaN or infinity, nor a deadline 0."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(f"not a {'positive' if positive else 'non-negative'} number: {text!r}")
+        return value
+
+    return parse
 
 
 def _rules(values: list[str]) -> list[str]:

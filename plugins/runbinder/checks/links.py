@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import datetime
+import email.utils
 import fnmatch
+import http.client
+import ipaddress
 import json
+import math
 import os
 import posixpath
+import re
+import socket
+import ssl
 import tempfile
+import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -159,6 +169,13 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
 
 
 # --------------------------------------------------------------------------- online
+#
+# Every external URL gets one time budget (OnlineOptions.timeout) for everything it takes: name resolution,
+# connection, TLS, the status line and headers, every retry, redirect and wait. A socket timeout only bounds
+# one read, and a server that drips a byte before each one expires would keep a read loop alive forever, so
+# a watchdog shuts the socket down when the budget is spent: whatever is blocked on it returns at once.
+# Bodies are never read (the status line says whether a link is alive), so a huge or compressed body costs
+# nothing. Whatever goes wrong becomes that URL's finding; check_online itself never raises.
 
 
 @dataclass
@@ -166,13 +183,22 @@ class OnlineOptions:
     """How external URLs are checked."""
 
     timeout: float = 10.0
+    """Seconds per URL, all included: connection, TLS, answer, retries, redirects and Retry-After waits."""
     retries: int = 3
+    """Further attempts after 429 or 503."""
     backoff: float = 1.0
+    """First wait between attempts when the server gives no usable Retry-After; doubled each time."""
     max_wait: float = 30.0
+    """Longest single wait between attempts, whatever Retry-After asks (never past the URL's deadline)."""
+    max_redirects: int = 10
+    """Redirects followed per URL; one more, or a URL seen twice, is a finding."""
     workers: int = 8
+    """URLs checked at once."""
     cache_dir: Path = Path(".runbinder-cache")
     cache_ttl: float = 24 * 3600.0
+    """Seconds a cached result is trusted."""
     skip_hosts: Sequence[str] = DEFAULT_SKIP_HOSTS
+    """Host globs never fetched."""
 
 
 @dataclass
@@ -183,100 +209,569 @@ class Outcome:
     detail: str
 
 
-def _skipped(url: str, skip_hosts: Iterable[str]) -> bool:
-    host = (urllib.parse.urlsplit(url).hostname or "").lower()
-    return any(fnmatch.fnmatchcase(host, pattern) for pattern in skip_hosts)
+@dataclass
+class OnlineReport:
+    """What check_online found: findings by item node id, and warnings about the run itself (the cache)."""
+
+    findings: dict[str, list[Diagnostic]] = field(default_factory=dict)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
 
-class _NoRedirectLoop(urllib.request.HTTPRedirectHandler):
-    max_redirections = 10
+_MAX_BUDGET = 24 * 3600.0  # a timer cannot take an infinite interval; nobody waits a day for one link
+_DETAIL_CHARS = 160  # server-chosen text in a message: enough to recognise it, never a 64 KB line
+# Spaces and control characters (C0, DEL, C1) are never part of a well-formed URL; they would also let a
+# URL smuggle a second request line or header into what is sent.
+_NOT_IN_URLS = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_HOST_LABELS = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
+# Percent-encode only what is not printable ASCII: what a URL already escapes stays as written.
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+_LOOPBACK_NAMES = ("localhost", "localhost.")
+_USER_AGENT = "runbinder-link-check"
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A well-formed http(s) URL, split into what a request needs."""
+
+    url: str  # as written, without the fragment: what redirects are resolved against and loops detected by
+    tls: bool
+    name: str  # the host as written, lower case (what --skip-host patterns are matched against)
+    host: str  # ASCII: an IDNA-encoded name or an IP address without brackets
+    port: int
+    path: str  # request target: path and query, printable ASCII
+
+    @property
+    def authority(self) -> str:
+        """The Host header: host, and the port when it is not the scheme's default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == (443 if self.tls else 80) else f"{host}:{self.port}"
+
+    @property
+    def absolute(self) -> str:
+        """The ASCII absolute form an HTTP proxy is asked for."""
+        return f"{'https' if self.tls else 'http'}://{self.authority}{self.path}"
+
+
+def _shown(text: str, quoted: bool = True) -> str:
+    """Server- or user-chosen text with its control characters escaped, cut to a readable length."""
+    cut = text if len(text) <= _DETAIL_CHARS else text[:_DETAIL_CHARS] + "..."
+    return repr(cut) if quoted else repr(cut)[1:-1]
+
+
+def _parse_url(url: str) -> _Target | str:
+    """The parts of an http(s) URL a request needs, or why ``url`` is not a well-formed one."""
+    if _NOT_IN_URLS.search(url):
+        return "it contains a space or a control character"
+    try:
+        url.encode("utf-8")
+    except UnicodeError:
+        return "it contains characters that are not valid Unicode text"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for http://[::1/
+        return str(exc)
+    scheme_name = parts.scheme.lower()
+    if scheme_name not in ("http", "https"):
+        return f"{scheme_name or 'a relative'}: URL, not http or https"
+    try:
+        port = parts.port
+    except ValueError:
+        return f"the port is not a number from 1 to 65535 ({_shown(parts.netloc.rpartition(':')[2])})"
+    if port == 0:
+        return "the port is not a number from 1 to 65535 ('0')"
+    name = parts.hostname or ""
+    if not name:
+        return "it has no host"
+    if parts.netloc.rpartition("@")[2].startswith("["):
+        try:
+            host = str(ipaddress.IPv6Address(name))
+        except ValueError:
+            return f"{_shown(name)} is not an IPv6 address"
+    else:
+        try:
+            host = name.encode("idna").decode("ascii").lower()
+        except UnicodeError as exc:  # "encoding with 'idna' codec failed (UnicodeError: label too long)"
+            reason = str(exc).rpartition("UnicodeError: ")[2].removesuffix(")")
+            return f"host {_shown(name)} is not a valid domain name ({reason})"
+        if not _HOST_LABELS.fullmatch(host):
+            return f"host {_shown(name)} has characters a domain name cannot have"
+    path = urllib.parse.quote(parts.path or "/", safe=_URL_SAFE)
+    if parts.query:
+        path += "?" + urllib.parse.quote(parts.query, safe=_URL_SAFE)
+    written = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+    return _Target(written, scheme_name == "https", name, host, port or (443 if scheme_name == "https" else 80), path)
+
+
+def _skipped(target: _Target, skip_hosts: Iterable[str]) -> bool:
+    names = {target.name.rstrip("."), target.host.rstrip(".")}
+    return any(fnmatch.fnmatchcase(name, pattern.lower()) for name in names for pattern in skip_hosts)
+
+
+class _Deadline:
+    """One URL's time budget, shared by every connection, retry, redirect and wait it takes."""
+
+    def __init__(self, seconds: float) -> None:
+        # Refuse what a timer cannot take (NaN, negative, infinite): zero means "already spent".
+        self.budget = min(seconds, _MAX_BUDGET) if seconds > 0 else 0.0
+        self.end = time.monotonic() + self.budget
+        self.doing = "starting"  # named in the finding when the budget runs out
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def spent(self) -> bool:
+        return self.left() <= 0
+
+    def timed_out(self) -> str:
+        return f"no answer within {self.budget:g} s ({self.doing})"
+
+
+class _Watchdog:
+    """Shuts a socket down when the deadline passes, so a read blocked on a dripping server returns at once.
+
+    It holds a duplicate of the socket's descriptor: shutting that down ends the connection for every
+    descriptor of it, the TLS layer wrapped around the original included, without touching objects the
+    reading thread owns.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._spare: socket.socket | None = sock.dup()
+        self._lock = threading.Lock()
+        self.fired = False
+        """True once the socket was shut down: what was read then ended early, however well-formed it looks."""
+        self._timer = threading.Timer(max(deadline.left(), 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._spare is not None:
+                self.fired = True
+                with contextlib.suppress(OSError):  # already closed by the peer: nothing is blocked on it
+                    self._spare.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            if self._spare is not None:
+                self._spare.close()
+                self._spare = None
+        self._timer.join()
+
+
+def _resolve(host: str, port: int, deadline: _Deadline) -> list[tuple[Any, ...]]:
+    """getaddrinfo within the deadline: a resolver cannot be interrupted, so a slow one is left behind."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST))
+    answer: list[list[tuple[Any, ...]] | BaseException] = []
+    done = threading.Event()
+
+    def resolve() -> None:
+        try:
+            answer.append(list(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
+        except Exception as exc:  # handed to the caller: an exception must not end this thread unseen
+            answer.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=resolve, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(max(deadline.left(), 0.0)):
+        raise TimeoutError("name resolution took too long")
+    if isinstance(answer[0], BaseException):
+        raise answer[0]
+    return answer[0]
+
+
+def _connect(host: str, port: int, deadline: _Deadline) -> socket.socket:
+    deadline.doing = "resolving the host name"
+    addresses = _resolve(host, port, deadline)
+    deadline.doing = "connecting"
+    failure: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _name, address in addresses:
+        if deadline.spent():
+            break
+        sock = socket.socket(family, kind, proto)
+        try:
+            # Also bounds each read after the connection; the watchdog bounds all of them together.
+            sock.settimeout(max(deadline.left(), 0.001))
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        return sock
+    raise failure
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    host: str
+    port: int
+    headers: dict[str, str]
+
+
+def _proxy_for(target: _Target) -> _Proxy | None:
+    """The proxy the environment names for this URL (http_proxy, https_proxy, no_proxy), as urllib would use.
+
+    Only the environment is read: the system settings of macOS and Windows may resolve host names, outside
+    the deadline. Loopback never goes through a proxy, which could not reach it anyway.
+    """
+    if target.name in _LOOPBACK_NAMES or _is_loopback(target.host):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get("https" if target.tls else "http")
+    # With a proxy in the environment, every platform's proxy_bypass reads no_proxy and nothing else.
+    if not proxy or urllib.request.proxy_bypass(target.host):
+        return None
+    parsed = _parse_url(proxy if "://" in proxy else f"http://{proxy}")
+    if isinstance(parsed, str):
+        raise OSError(f"proxy {_shown(proxy)} is not a usable URL: {parsed}")
+    headers = {}
+    parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        headers["Proxy-Authorization"] = f"Basic {token}"
+    return _Proxy(parsed.host, parsed.port, headers)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_TLS: ssl.SSLContext | None = None
+_TLS_LOCK = threading.Lock()
+
+
+def _tls_context() -> ssl.SSLContext:
+    global _TLS
+    with _TLS_LOCK:  # loading the system's CA certificates once, not per URL
+        if _TLS is None:
+            _TLS = ssl.create_default_context()
+        return _TLS
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    location: str | None
+    retry_after: str | None
+
+
+def _ask(target: _Target, method: str, deadline: _Deadline) -> _Answer:
+    """One request; only the status line and headers are read."""
+    proxy = _proxy_for(target)
+    sock = _connect(proxy.host, proxy.port, deadline) if proxy else _connect(target.host, target.port, deadline)
+    watchdog: _Watchdog | None = None
+    connection: http.client.HTTPConnection | None = None
+    try:
+        watchdog = _Watchdog(sock, deadline)
+        if proxy is not None and target.tls:
+            deadline.doing = "opening a tunnel through the proxy"
+            _tunnel(sock, target, proxy)
+        if target.tls:
+            deadline.doing = "TLS handshake"
+            sock = _tls_context().wrap_socket(sock, server_hostname=target.host)
+        connection = http.client.HTTPConnection(target.host, target.port)
+        connection.sock = sock  # ours: http.client would open its own, outside the deadline and the watchdog
+        headers = {"Host": target.authority, "User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
+        headers["Connection"] = "close"
+        if proxy is not None and not target.tls:
+            headers.update(proxy.headers)
+        deadline.doing = "sending the request"
+        connection.request(method, target.absolute if proxy and not target.tls else target.path, headers=headers)
+        deadline.doing = "reading the answer"
+        response = connection.getresponse()
+        # Only the head is read: the body stays unread whatever its size, encoding or speed.
+        answer = _Answer(response.status, response.getheader("Location"), response.getheader("Retry-After"))
+        response.close()
+        if watchdog.fired:  # the shutdown reads as the end of the stream: "HTTP/1.1 200 OKOKOK" cut short is no answer
+            raise TimeoutError("cut off at the deadline")
+        return answer
+    finally:
+        if connection is not None:
+            connection.close()
+        sock.close()
+        if watchdog is not None:
+            watchdog.close()
+
+
+def _tunnel(sock: socket.socket, target: _Target, proxy: _Proxy) -> None:
+    authority = f"[{target.host}]:{target.port}" if ":" in target.host else f"{target.host}:{target.port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    lines += [f"{key}: {value}" for key, value in proxy.headers.items()]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    response = http.client.HTTPResponse(sock, method="CONNECT")
+    try:
+        response.begin()
+        if response.status != 200:
+            raise OSError(f"the proxy refused the tunnel: HTTP {response.status}")
+    finally:
+        response.close()
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    """Seconds a Retry-After header asks for (delay-seconds or an HTTP date); None when it says nothing usable."""
+    text = (value or "").strip()
+    if re.fullmatch(r"[0-9]+", text):
+        return float(text) if len(text) <= 15 else math.inf  # a 5,000-digit number is simply "too long"
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, origin unknown
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(when.timestamp() - now, 0.0)
+
+
+def _explain(exc: Exception) -> str:
+    """A finding's words for what went wrong with a request."""
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "no answer: the server closed the connection without answering"
+    if isinstance(exc, http.client.BadStatusLine):
+        return f"not an HTTP answer: status line {_shown(str(exc.args[0] if exc.args else '').strip())}"
+    if isinstance(exc, http.client.UnknownProtocol):
+        return f"not an HTTP answer: protocol {_shown(str(exc.args[0] if exc.args else ''))}"
+    if isinstance(exc, http.client.HTTPException):
+        return f"invalid answer: {_shown(str(exc), quoted=False)}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {getattr(exc, 'verify_message', None) or exc.reason or exc}"
+    if isinstance(exc, socket.gaierror):
+        return f"no answer: host not found ({exc.strerror})"
+    if isinstance(exc, OSError):
+        return f"no answer: {exc.strerror or exc}"
+    return f"check failed: {type(exc).__name__}: {_shown(str(exc), quoted=False)}"
 
 
 def fetch(url: str, options: OnlineOptions, sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """HEAD (then GET when HEAD is refused) with retries and back-off on 429 and 503, honouring Retry-After."""
-    opener = urllib.request.build_opener(_NoRedirectLoop())
-    attempt = 0
+    """HEAD (GET when HEAD is refused) within one deadline, with retries on 429 and 503 honouring Retry-After.
+
+    Never raises: whatever happens is the Outcome of this URL.
+    """
+    deadline = _Deadline(options.timeout)
+    try:
+        return _fetch(url, options, sleep, deadline)
+    except Exception as exc:  # the last wall: one URL's failure is its own finding, never the run's
+        return Outcome(False, deadline.timed_out() if deadline.spent() else _explain(exc))
+
+
+def _fetch(url: str, options: OnlineOptions, sleep: Callable[[float], None], deadline: _Deadline) -> Outcome:
+    target = _parse_url(url)
+    if isinstance(target, str):
+        return Outcome(False, f"malformed URL: {target}")
+    first = target.url
     method = "HEAD"
+    attempt = 0
+    visited = {target.url}
     while True:
-        request = urllib.request.Request(url, method=method, headers={"User-Agent": "runbinder-link-check"})
+        if deadline.spent():
+            return Outcome(False, deadline.timed_out())
         try:
-            with opener.open(request, timeout=options.timeout) as response:
-                return Outcome(True, f"HTTP {response.status}")
-        except urllib.error.HTTPError as exc:
-            if exc.code in (405, 501) and method == "HEAD":
-                method = "GET"
-                continue
-            if exc.code in (429, 503) and attempt < options.retries:
-                retry_after = exc.headers.get("Retry-After", "") if exc.headers else ""
-                wait = float(retry_after) if retry_after.isdigit() else options.backoff * (2**attempt)
-                sleep(min(wait, options.max_wait))
-                attempt += 1
-                continue
-            if 300 <= exc.code < 400:
-                return Outcome(False, f"redirect loop or too many redirects (HTTP {exc.code})")
-            return Outcome(False, f"HTTP {exc.code}")
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return Outcome(False, f"no answer: {reason}")
+            answer = _ask(target, method, deadline)
+        except Exception as exc:
+            return Outcome(False, deadline.timed_out() if deadline.spent() else _explain(exc))
+        status = answer.status
+        where = "" if target.url == first else f" at {target.url}"
+        if 200 <= status < 300:
+            return Outcome(True, f"HTTP {status}{where}")
+        if status in _REDIRECTS and answer.location is not None:
+            following = _follow(target, answer.location, visited, options.max_redirects, status)
+            if isinstance(following, Outcome):
+                return following
+            target = following
+            continue
+        if status in (405, 501) and method == "HEAD":
+            method = "GET"
+            continue
+        if status in (429, 503) and attempt < options.retries:
+            asked = _retry_after(answer.retry_after, time.time())
+            wait = min(asked if asked is not None else options.backoff * (2**attempt), options.max_wait)
+            if not wait < deadline.left():  # the next answer could not come in time: stop now, not at the deadline
+                why = f"Retry-After: {_shown(answer.retry_after or '')}" if asked is not None else "back-off"
+                return Outcome(
+                    False, f"HTTP {status}{where}; retrying after {wait:g} s ({why}) would pass the deadline"
+                )
+            deadline.doing = "waiting to retry"
+            sleep(max(wait, 0.0))
+            attempt += 1
+            continue
+        if 300 <= status < 400:
+            return Outcome(False, f"HTTP {status}{where} without a Location header")
+        retried = f" after {attempt} retries" if attempt else ""
+        return Outcome(False, f"HTTP {status}{where}{retried}")
+
+
+def _follow(current: _Target, location: str, visited: set[str], limit: int, status: int) -> _Target | Outcome:
+    """Where a redirect leads, or why it is not followed."""
+    try:
+        joined = urllib.parse.urljoin(current.url, location.strip())
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        return Outcome(False, f"redirected to a malformed URL {_shown(location)}: {exc}")
+    following = _parse_url(joined)
+    if isinstance(following, str):
+        kind = scheme(joined)
+        if kind not in (None, "http", "https"):
+            return Outcome(False, f"redirected to a {kind}: URL ({_shown(joined)}); only http and https are followed")
+        return Outcome(False, f"redirected to a malformed URL {_shown(joined)}: {following}")
+    if following.url in visited or len(visited) > limit:
+        return Outcome(False, f"redirect loop or too many redirects (HTTP {status})")
+    visited.add(following.url)
+    return following
 
 
 class LinkCache:
-    """Results of online checks by URL, kept for ``ttl`` seconds in .runbinder-cache/links.json."""
+    """Results of online checks by URL, kept for ``ttl`` seconds in <cache_dir>/links.json.
 
-    def __init__(self, directory: Path, ttl: float) -> None:
+    The cache is a convenience, never a reason to fail: a file that cannot be read or used is reported
+    (``problem``) and rebuilt, an entry that is malformed or dated in the future counts as absent, and a
+    save that fails is reported too. Saves are atomic (a temporary file renamed over the old one), so two
+    runs saving at once leave one of their files whole: the last writer wins.
+    """
+
+    def __init__(self, directory: Path, ttl: float, clock: Callable[[], float] = time.time) -> None:
         self.path = directory / "links.json"
         self.ttl = ttl
+        self.clock = clock
+        self.problem: str | None = None
+        """Why the file on disk could not be used as it was (None when it could, or did not exist)."""
+        self.entries: dict[str, dict[str, Any]] = self._load()
+
+    def _load(self) -> dict[str, dict[str, Any]]:
         try:
-            self.entries: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.entries = {}
+            text = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}  # the first run
+        except OSError as exc:
+            self.problem = exc.strerror or str(exc)
+            return {}
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." nested too deep to parse
+            self.problem = f"not JSON: {_shown(str(exc), quoted=False)}"
+            return {}
+        if not isinstance(data, dict):
+            self.problem = f"a JSON {_JSON_TYPES.get(type(data), 'value')}, not an object"
+            return {}
+        now = self.clock()
+        entries: dict[str, dict[str, Any]] = {}
+        malformed: list[str] = []
+        for url, entry in data.items():
+            why = _malformed_entry(entry)
+            if why is not None:
+                malformed.append(f"{_shown(url)}: {why}")
+            elif entry["at"] <= now:  # dated in the future (a clock put back): never trusted, so dropped
+                entries[url] = entry
+        if malformed:
+            more = f" and {len(malformed) - 1} more" if len(malformed) > 1 else ""
+            self.problem = f"entry {malformed[0]}{more}"
+        return entries
 
     def get(self, url: str) -> Outcome | None:
+        """The cached result of ``url`` when it is younger than the TTL."""
         entry = self.entries.get(url)
-        if not isinstance(entry, dict) or time.time() - float(entry.get("at", 0)) > self.ttl:
+        if entry is None or not 0 <= self.clock() - entry["at"] < self.ttl:
             return None
-        return Outcome(bool(entry["ok"]), str(entry["detail"]))
+        return Outcome(entry["ok"], entry["detail"])
 
     def put(self, url: str, outcome: Outcome) -> None:
-        self.entries[url] = {"ok": outcome.ok, "detail": outcome.detail, "at": time.time()}
+        """Keep ``outcome`` as the result of ``url`` from now on."""
+        self.entries[url] = {"ok": outcome.ok, "detail": outcome.detail, "at": self.clock()}
 
-    def save(self) -> None:
-        """Write atomically: a crash never leaves a truncated cache."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".links-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.entries, handle, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+    def save(self) -> str | None:
+        """Write atomically; returns why the cache could not be written (None when it was)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".links-", suffix=".json.tmp")
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.entries, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())  # the rename must never publish a file whose bytes are not on disk
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return exc.strerror or str(exc)
+        return None
 
 
-def check_online(items: Sequence[Item], options: OnlineOptions) -> dict[str, list[Diagnostic]]:
-    """External http(s) links of ``items``, checked concurrently; results by item node id."""
-    cache = LinkCache(options.cache_dir, options.cache_ttl)
-    urls = sorted(
-        {
-            str(i.data["url"])
-            for i in items
-            if str(i.data.get("url", "")).startswith(("http://", "https://"))
-            and not _skipped(str(i.data["url"]), options.skip_hosts)
-        }
-    )
-    outcomes: dict[str, Outcome] = {}
-    for url in urls:
-        cached = cache.get(url)
-        if cached is not None:
-            outcomes[url] = cached
-    todo = [u for u in urls if u not in outcomes]
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        for url, fetched in zip(todo, pool.map(lambda u: fetch(u, options), todo), strict=True):
-            cache.put(url, fetched)
-            outcomes[url] = fetched
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def _malformed_entry(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return "not an object"
+    for key, kind in (("ok", bool), ("detail", str)):
+        if not isinstance(entry.get(key), kind):
+            return f"{key!r} is missing or not a {kind.__name__}"
+    at = entry.get("at")
+    try:  # a JSON integer has no size limit: 1 followed by 400 zeros overflows a float
+        finite = not isinstance(at, bool) and isinstance(at, (int, float)) and math.isfinite(at)
+    except OverflowError:
+        finite = False
+    return None if finite else "'at' is missing or not a time"
+
+
+def _cache_warning(cache: LinkCache, saved: str | None) -> Diagnostic | None:
+    if cache.problem is None and saved is None:
+        return None
+    if saved is None:
+        message = f"links cache was unreadable ({cache.problem}); rebuilt"
+    elif cache.problem is None:
+        message = f"links cache could not be written ({saved}); results of this run were not kept"
+    else:
+        message = f"links cache was unreadable ({cache.problem}) and could not be rebuilt ({saved})"
+    return Diagnostic(str(cache.path), 0, 0, "warning", message, "link.cache")
+
+
+def check_online(items: Sequence[Item], options: OnlineOptions) -> OnlineReport:
+    """External http(s) links of ``items``, checked concurrently, each within ``options.timeout``.
+
+    Findings are by item node id: ``link.dead`` for a URL that does not answer well, ``link.malformed`` for
+    one that cannot be requested at all. A cache that could not be read or written is one ``link.cache``
+    warning. Never raises.
+    """
+    report = OnlineReport()
+    verdicts: dict[str, tuple[str, str]] = {}  # url -> (rule, message)
+    todo: list[str] = []
+    for url in sorted({str(i.data.get("url", "")) for i in items}):
+        if not url.startswith(("http://", "https://")):
+            continue
+        target = _parse_url(url)
+        if isinstance(target, str):
+            verdicts[url] = ("link.malformed", f"malformed URL {url!r}: {target}")
+        elif not _skipped(target, options.skip_hosts):
+            todo.append(url)
     if todo:
-        cache.save()
-    results: dict[str, list[Diagnostic]] = {}
+        cache = LinkCache(options.cache_dir, options.cache_ttl)
+        outcomes = {url: hit for url in todo if (hit := cache.get(url)) is not None}
+        fetching = [url for url in todo if url not in outcomes]
+        with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+            for url, fetched in zip(fetching, pool.map(lambda u: fetch(u, options), fetching), strict=True):
+                cache.put(url, fetched)
+                outcomes[url] = fetched
+        warning = _cache_warning(cache, cache.save() if fetching or cache.problem else None)
+        if warning is not None:
+            report.warnings.append(warning)
+        for url, outcome in outcomes.items():
+            if not outcome.ok:
+                verdicts[url] = ("link.dead", f"{url}: {outcome.detail}")
     for item in items:
-        url = str(item.data.get("url", ""))
-        outcome = outcomes.get(url)
-        if outcome is not None and not outcome.ok:
-            found = [item.diagnostic(f"{url}: {outcome.detail}", "link.dead", at=(*item.path, "url"))]
-            results[item.nodeid] = apply_ignores(item, found, report_unused=False)
-    return results
+        verdict = verdicts.get(str(item.data.get("url", "")))
+        if verdict is not None:
+            found = [item.diagnostic(verdict[1], verdict[0], at=(*item.path, "url"))]
+            kept = apply_ignores(item, found, report_unused=False)
+            if kept:
+                report.findings[item.nodeid] = kept
+    return report

@@ -51,20 +51,31 @@ class Runner:
         self.commands = CommandChecker(project, options.shellcheck_level)
         self._pages: set[str] | None = None
         self._online: dict[str, list[Diagnostic]] = {}
+        self.warnings: list[Diagnostic] = []
+        """About the run rather than one item: an online links cache that could not be read or written."""
 
     def prepare(self) -> None:
         """Batch work: ShellCheck over all commands, and the online link checks."""
         self.commands.prepare(self.items)
         self._pages = site_pages(self.project, self.options.docs_dir)
         if self.options.online:
-            self._online = check_online([i for i in self.items if i.kind == "link"], self.options.online_options)
+            report = check_online([i for i in self.items if i.kind == "link"], self.options.online_options)
+            self._online = report.findings
+            self.warnings = select(report.warnings, self.options.select, self.options.ignore)
+            # Faces show the diagnostics of the files they were given plus the project's own; the cache's
+            # warning belongs to no runbook, so it is the project's own.
+            self.project.diagnostics.extend(d for d in self.warnings if d not in self.project.diagnostics)
 
     def run(self, item: Item) -> list[Diagnostic]:
         """Diagnostics of one item, after --select/--ignore."""
         if item.kind in ("command", "template"):
             found = self.commands.run(item)
         elif item.kind == "link":
-            found = check_link(item, self._pages or set()) + self._online.get(item.nodeid, [])
+            found = check_link(item, self._pages or set())
+            online = self._online.get(item.nodeid, [])
+            if any(d.rule == "link.malformed" for d in found):  # both checks saw the same bad URL: say it once
+                online = [d for d in online if d.rule != "link.malformed"]
+            found += online
         else:
             found = check_freshness(item, self.project, self.options.today, self.options.stale)
         return select(found, self.options.select, self.options.ignore)
@@ -72,7 +83,7 @@ class Runner:
     def run_all(self, progress: Callable[[int, int], None] | None = None) -> list[Diagnostic]:
         """Every item's diagnostics."""
         self.prepare()
-        out: list[Diagnostic] = []
+        out: list[Diagnostic] = list(self.warnings)
         for n, item in enumerate(self.items, 1):
             out += self.run(item)
             if progress is not None:
