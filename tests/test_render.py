@@ -1,4 +1,4 @@
-"""Renderers: escaping through real Python-Markdown, mermaid label safety, and golden pages."""
+"""Renderers: mermaid label safety, golden pages, unique ids. (The doors they write through: test_safe.py.)"""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import re
 from datetime import date
 from pathlib import Path
 
-import markdown as python_markdown
 import pytest
 
+from runbinder import safe
 from runbinder.render import mermaid
-from runbinder.render import text as t
 from runbinder.render.site import SiteRenderer
 from runbinder.review import review_due
 from runbinder.validate import load_project
@@ -19,85 +18,6 @@ from runbinder.validate import load_project
 from .conftest import CASES, build_project
 
 GOLDEN = Path(__file__).parent / "golden"
-EXTENSIONS = ["admonition", "attr_list", "tables", "toc", "pymdownx.superfences", "pymdownx.tasklist"]
-
-
-def to_html(markdown_text: str) -> str:
-    return python_markdown.markdown(markdown_text, extensions=EXTENSIONS)
-
-
-HOSTILE = [
-    "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>",
-    '<a href="javascript:alert(1)">x</a>',
-    "[click](javascript:alert(1))",
-    "[click]( JavaScript:alert(1) )",
-    "[ref]\n\n[ref]: javascript:alert(1)",
-    "![x](data:text/html;base64,PHNjcmlwdD4=)",
-    'Paragraph\n{: onclick="alert(1)" }',
-    "text {: onmouseover=alert(1) }",
-    "&lt;script&gt;alert(1)&lt;/script&gt;",
-    "<<script>script>alert(1)<</script>/script>",
-    "<svg/onload=alert(1)>",
-]
-
-
-TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>")
-DANGEROUS_TAGS = {"script", "svg", "iframe", "object", "embed", "style", "link", "meta", "form", "math"}
-
-
-def assert_inert(html: str) -> None:
-    """No real tag in the output can run script: no script-capable tags, handlers or URL schemes."""
-    for name, attrs in TAG.findall(html):
-        assert name.lower() not in DANGEROUS_TAGS, html
-        assert not re.search(r"\son\w+\s*=", attrs, re.IGNORECASE), html
-        for url in re.findall(r"""(?:href|src)\s*=\s*["']?([^"'\s>]*)""", attrs, re.IGNORECASE):
-            assert not re.match(r"\s*(javascript|data|vbscript):", url, re.IGNORECASE), html
-
-
-@pytest.mark.parametrize("payload", HOSTILE)
-def test_markdown_fields_cannot_reach_html(payload: str) -> None:
-    assert_inert(to_html(t.markdown(payload)))
-
-
-@pytest.mark.parametrize("payload", HOSTILE)
-def test_plain_text_shows_exactly_as_written(payload: str) -> None:
-    html = to_html(f"Title: {t.inline(payload)}")
-    assert_inert(html)
-    assert TAG.findall(html) == [("p", "")]
-    # What a reader sees is the original text (whitespace collapsed to single spaces).
-    import html as html_module
-
-    visible = html_module.unescape(re.sub(r"<[^>]+>", "", html))
-    assert visible.strip() == "Title: " + " ".join(payload.split())
-
-
-def test_markdown_keeps_code_and_markdown() -> None:
-    html = to_html(t.markdown("Run `kill <PID>` then **stop** & go.\n\n```\n<raw> & code\n```"))
-    assert "<code>kill &lt;PID&gt;</code>" in html
-    assert "<strong>stop</strong>" in html
-    assert "&amp; go" in html
-    assert "&lt;raw&gt; &amp; code" in html
-
-
-def test_leading_greater_than_is_not_a_quote() -> None:
-    assert "<blockquote>" not in to_html(t.bullets([">50% of users affected"]))
-    assert "&gt;50% of users affected" in to_html(t.bullets([">50% of users affected"]))
-
-
-def test_fence_outlasts_backticks_in_the_code() -> None:
-    block = t.fence("```\ninner\n```\n", "markdown")
-    assert block.startswith("````markdown\n")
-    assert block.endswith("\n````")
-    html = to_html(block)
-    assert html.count("<pre") == 1
-    assert "```" in html
-
-
-def test_table_cells_escape_pipes() -> None:
-    html = to_html(t.table(["A", "B"], [[t.inline("x | y"), t.inline("z")]]))
-    assert html.count("<td>") == 2
-    assert "x | y" in html
 
 
 @pytest.mark.parametrize(
@@ -137,10 +57,12 @@ def test_review_due_uses_interval_then_site_default() -> None:
 
 
 def _pages(tmp_path: Path) -> dict[str, str]:
+    """Every generated page as MkDocs reads it, with each fragment's HTML written where its marker stands."""
     runbooks = build_project(CASES / "valid" / "full", tmp_path)
     project = load_project(runbooks, None, tmp_path)
     assert [d for d in project.diagnostics if d.level == "error"] == []
-    return SiteRenderer(project.index, today=date(2026, 11, 22)).pages()
+    pages = SiteRenderer(project.index, today=date(2026, 11, 22), directory_urls=False).pages()
+    return {path: safe.FRAGMENTS.inline(page.document()) for path, page in pages.items()}
 
 
 @pytest.mark.parametrize(
@@ -175,4 +97,23 @@ def test_backlinks_are_listed(tmp_path: Path) -> None:
     down = pages["runbooks/payments-down.md"]
     assert "## Referenced by" in down
     assert "[Payments latency" in down.split("## Referenced by")[1]
-    assert "[Payments down](../runbooks/payments-down.md)" in pages["services/payments.md"]
+
+
+def test_every_id_on_a_page_is_unique(tmp_path: Path) -> None:
+    # A phase titled like one of the page's own sections ("Escalation") gets an id of its own.
+    for path, page in _pages(tmp_path).items():
+        ids = re.findall(r"\{#([a-z0-9-]+)\}", page)
+        assert len(ids) == len(set(ids)), (path, sorted(i for i in ids if ids.count(i) > 1))
+
+
+def test_a_phase_named_like_a_fixed_section_does_not_take_its_id(tmp_path: Path) -> None:
+    runbooks = build_project(CASES / "valid" / "full", tmp_path)
+    runbook = runbooks / "payments-latency.yaml"
+    text = runbook.read_text(encoding="utf-8")
+    runbook.write_text(text.replace("  - title: Immediate actions\n", "  - title: Escalation\n"), encoding="utf-8")
+    project = load_project(runbooks, None, tmp_path)
+    assert [d for d in project.diagnostics if d.level == "error"] == []
+    page = SiteRenderer(project.index, today=date(2026, 11, 22)).pages()["runbooks/payments-latency.md"].markdown
+    assert "Escalation (within 15 min) {#escalation-2}" in page
+    assert page.count("{#escalation}") == 1
+    assert page.index("{#escalation}") > page.index("{#escalation-2}")  # the "who to call" section keeps its id

@@ -4,10 +4,17 @@ The print HTML is the site's Markdown (``render.site``) converted by Python-Mark
 so the binder cannot drift from the site. Headless Chromium (driven by Playwright, no browser download) renders
 the mermaid diagrams, waits until each one has rendered (not a fixed time), and prints. Page numbers for the
 table of contents and "see page N" come from a first print: the page on which each section's marker appears.
+
+The browser reads nothing but the binder's own files: every request outside the binder's temporary folder is
+refused by Playwright's routing (other files, the network, other ports), and the page's Content-Security-Policy
+refuses frames, plugins and ``data:`` documents, whatever markup might have got into the page.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import html
 import os
 import re
@@ -15,11 +22,13 @@ import shutil
 import subprocess
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from . import safe
+from .publish import _alive
 from .render.site import SiteRenderer
 from .sitemap import PAGES
 from .validate import Index
@@ -135,6 +144,7 @@ def _markdown_to_html(text: str) -> str:
             "pymdownx.superfences",
             "pymdownx.tasklist",
             "pymdownx.details",
+            safe.FragmentExtension(),
         ],
         extension_configs={
             "pymdownx.superfences": {
@@ -192,7 +202,7 @@ def build_html(
 ) -> str:
     """The whole binder as one HTML document. With ``page_numbers`` the TOC and cross-references carry them."""
     renderer = SiteRenderer(index, today=options.today)
-    pages = renderer.pages()
+    pages = {path: page.markdown for path, page in renderer.pages().items()}
     parts = sections(renderer)
     known = {s.page: s.key for s in parts}
     site = index.site.data if index.site else {}
@@ -203,13 +213,13 @@ def build_html(
     for s in parts:
         number = "000" if reserve_numbers else str(numbers.get(s.key, ""))
         toc_rows.append(
-            f'<li class="toc-l{s.level}"><a href="#{_section_id(s.page)}">{html.escape(s.title)}</a>'
+            f'<li class="toc-l{s.level}"><a href="#{_section_id(s.page)}">{safe.html_text(s.title)}</a>'
             f'<span class="toc-page">{number}</span></li>'
         )
-    revision = f"<p>Revision {html.escape(options.revision)}</p>" if options.revision else ""
+    revision = f"<p>Revision {safe.html_text(options.revision)}</p>" if options.revision else ""
     cover = (
         f'<section class="cover" id="section-cover">'
-        f"<h1>{html.escape(name)}</h1><p class='cover-sub'>Incident binder</p>"
+        f"<h1>{safe.html_text(name)}</h1><p class='cover-sub'>Incident binder</p>"
         f"<p>Generated {options.today.isoformat()}</p>{revision}"
         "<p class='cover-note'>For when the site or the network is down. Start with the severity matrix and "
         "the escalation tables on the first pages; each runbook starts on a new page.</p></section>"
@@ -231,7 +241,7 @@ def build_html(
         page_name = f"rb{n}"
         title = s.title if s.level == 2 else ""
         header = f"{name} · {title}" if title else name
-        page_styles.append(f'@page {page_name} {{ @top-left {{ content: "{_css_string(header)}"; }} }}')
+        page_styles.append(f"@page {page_name} {{ @top-left {{ content: {safe.css_string(header)}; }} }}")
         bodies.append(
             f'<section class="section level-{s.level}" id="{_section_id(s.page)}" style="page: {page_name}">'
             f'<span class="rb-mark">RBMARK{n:04d}</span>{qr}{body}</section>'
@@ -240,7 +250,8 @@ def build_html(
     size = PAPER[options.paper]
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(name)} incident binder</title>"
+        f'<meta http-equiv="Content-Security-Policy" content="{BINDER_POLICY}">'
+        f"<title>{safe.html_text(name)} incident binder</title>"
         f"<style>@page {{ size: {size}; }}\n{css}\n{chr(10).join(page_styles)}</style></head><body>"
         f"{cover}{toc}{''.join(bodies)}"
         f'<script src="{mermaid_src}"></script><script>{_RENDER_DIAGRAMS}</script></body></html>'
@@ -259,16 +270,12 @@ def _see_pages(body: str, numbers: dict[str, int], here: str) -> str:
     return re.sub(r'(<a [^>]*data-rb-section="([^"]+)"[^>]*>.*?</a>)', add, body)
 
 
-def _css_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
 def _qr(site_url: str, page: str) -> str:
     import segno
 
     url = site_url.rstrip("/") + "/" + page.removesuffix(".md") + ".html"
     svg = segno.make(url, error="m").svg_inline(scale=2, border=1)
-    return f'<figure class="qr">{svg}<figcaption>{html.escape(url)}</figcaption></figure>'
+    return f'<figure class="qr">{svg}<figcaption>{safe.html_text(url)}</figcaption></figure>'
 
 
 # Material renders diagrams itself on the site; here the same mermaid (vendored) renders them before printing.
@@ -291,22 +298,49 @@ _RENDER_DIAGRAMS = """
 """
 
 
+_RENDER_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(_RENDER_DIAGRAMS.encode()).digest()).decode() + "'"
+BINDER_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        f"script-src 'self' {_RENDER_HASH}",
+        "style-src 'self' 'unsafe-inline'",  # the binder's own stylesheet and mermaid's SVG styles
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "frame-src 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    )
+)
+"""The binder page's Content-Security-Policy: its own files and drawing script, nothing else, no frames."""
+
+
 def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Route, sync_playwright
 
     document = directory / "binder.html"
     document.write_text(html_text, encoding="utf-8")
+    own = directory.resolve().as_uri() + "/"
+    refused: list[str] = []
+
+    def only_own_files(route: Route) -> None:
+        # Every request of every frame and popup passes here: the binder's folder is all the browser may read.
+        url = route.request.url
+        if url.startswith(own) and ".." not in url[len(own) :]:
+            route.continue_()
+        else:
+            refused.append(url)
+            route.abort("accessdenied")
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            context = browser.new_context(accept_downloads=False, service_workers="block")
+            context.route("**/*", only_own_files)
+            page = context.new_page()
             # Laying out and drawing a large binder takes a while: a fixed 30 s would fail at a few hundred
             # runbooks. Allow two minutes plus a second per diagram for loading, drawing and printing.
             page.set_default_timeout(120_000 + 1_000 * html_text.count('class="mermaid"'))
-            # The binder is self-contained: nothing may come from the network.
-            page.route(
-                "**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort()
-            )
             page.goto(document.as_uri(), wait_until="domcontentloaded")
             page.wait_for_function("window.__runbinderDone === true || window.__runbinderError !== undefined")
             error = page.evaluate("window.__runbinderError")
@@ -356,13 +390,29 @@ def marker_pages(pdf: bytes, parts: Sequence[Section]) -> dict[str, int]:
     return found
 
 
+TEMP_PREFIX = "runbinder-binder-"
+
+
+@contextlib.contextmanager
+def _workspace() -> Iterator[Path]:
+    """The binder's temporary folder, named after this process so a later run can remove it if this one is
+    killed before it cleans up."""
+    base = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in base.glob(f"{TEMP_PREFIX}*"):
+            pid = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(entry, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
+        yield Path(tmp)
+
+
 def make_binder(index: Index, output: Path, options: BinderOptions) -> tuple[Path, int, dict[str, int]]:
     """Print the binder to ``output`` atomically. Returns the path, the page count and each section's page."""
     chromium = find_chromium(options.chromium)
     if chromium is None:
         raise BinderError(NO_CHROMIUM)
-    with tempfile.TemporaryDirectory(prefix="runbinder-binder-") as tmp:
-        directory = Path(tmp)
+    with _workspace() as directory:
         shutil.copyfile(ASSETS / "vendor" / "mermaid" / "mermaid.min.js", directory / "mermaid.min.js")
         parts = binder_sections(index)
         first = _print(build_html(index, options, reserve_numbers=True), directory, chromium, options.paper)

@@ -1,8 +1,10 @@
-"""The MkDocs plugin: MkDocs events only; loading, checking and rendering live in the core.
+"""The MkDocs plugin: MkDocs events only; loading, checking, rendering and publishing live in the core.
 
-The runbooks are validated in ``on_config``, before MkDocs cleans ``site_dir``
-(it does so right after ``on_pre_build``), so a broken runbook stops the build
-with located diagnostics and the last good site stays in place.
+The runbooks are validated in ``on_config``, before MkDocs cleans ``site_dir`` (it does so right after
+``on_pre_build``), so a broken runbook stops the build with located diagnostics. Beyond that, ``mkdocs build``
+writes into a staging folder beside ``site_dir``, and the finished site replaces the published one in one
+rename only after the build, its checks and (with ``--strict``) its warnings allow it: a build that fails or is
+killed at any moment leaves the last good site complete (``publish``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
+from . import csp, publish
 from .loader import Document, digest
 from .render.site import SiteRenderer, severity_css
 from .validate import Project, load_project
@@ -30,6 +33,7 @@ log = get_plugin_logger(__name__)
 ASSETS = Path(__file__).parent / "assets"
 MERMAID_JS = "assets/runbinder/mermaid.min.js"
 IFRAME_WORKER_JS = "assets/runbinder/iframe-worker-shim.js"
+WORKER_FRAME_JS = "assets/runbinder/worker-frame.js"
 STYLESHEET = "assets/runbinder/runbinder.css"
 SEVERITY_CSS = "assets/runbinder/severity.css"
 PRINT_PAGE = "print.html"
@@ -85,6 +89,16 @@ class RunbinderConfig(Config):
     """Enable the Markdown extensions the generated pages use (admonition, attr_list, tables, superfences with a
     mermaid fence, tasklist, highlight) when mkdocs.yml does not list them."""
 
+    csp = c.Type(bool, default=True)
+    """Give every page a Content-Security-Policy (a ``<meta>`` tag): scripts only from the site itself plus the
+    exact hashes of the theme's own inline scripts, no plugins, no frames, images from the site or ``data:``.
+    A second wall behind the sanitizer; turn it off only for a theme or plugin whose inline scripts it blocks.
+    Not applied under ``mkdocs serve`` (its live-reload script is inline)."""
+
+    staged = c.Type(bool, default=True)
+    """Build into a staging folder beside site_dir and replace the published site in one step only when the
+    build succeeded: a failed, strict-failed or killed build never costs the last good site."""
+
 
 class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     """Turns a directory of runbook YAML into site pages."""
@@ -99,9 +113,13 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.documents: dict[Path, Document] = {}  # parsed, schema-checked files by path (reused if bytes match)
         self.built: dict[str, str] = {}  # digest of each generated page's content at the last finished build
         self.building: dict[str, str] = {}
+        self.dirty = False
+        self.stage: publish.Stage | None = None
+        self.policy: csp.Policy | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
+        self.dirty = dirty
 
     # -- configuration: validate first, so a broken runbook never costs the last good site
 
@@ -125,6 +143,9 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             log.warning("diagrams: mermaid2 is set but the mermaid2 plugin is not enabled in mkdocs.yml")
         if self.config.configure_markdown:
             _configure_markdown(config, self.config.diagrams)
+        # Not optional: runbook prose reaches pages only as cleaned HTML fragments, which this extension places.
+        if FRAGMENTS_EXTENSION not in config.markdown_extensions:
+            config.markdown_extensions.append(FRAGMENTS_EXTENSION)
         if self.config.offline:
             config.extra_css.append(STYLESHEET)
             config.extra_css.append(SEVERITY_CSS)
@@ -142,7 +163,10 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         assert self.project is not None
-        renderer = SiteRenderer(self.project.index, today=_today())
+        docs_pages = frozenset(f.src_uri for f in files.documentation_pages())
+        renderer = SiteRenderer(
+            self.project.index, today=_today(), directory_urls=config.use_directory_urls, docs_pages=docs_pages
+        )
         pages = renderer.pages()
         self.building = {}  # a build that failed after this point must not count as built
         full_nav = self._nav_mode(config, len(self.project.index.runbooks)) != "overview"
@@ -155,18 +179,18 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             # In an overview navigation, service and runbook pages are left out of it on purpose: no warning.
             left_out = not full_nav and path.startswith(("services/", "runbooks/")) and not path.endswith("index.md")
             inclusion = InclusionLevel.NOT_IN_NAV if left_out else InclusionLevel.UNDEFINED
-            page = GeneratedPage.generated(config, path, content=content, inclusion=inclusion)
+            document = content.document()
+            page = GeneratedPage.generated(config, path, content=document, inclusion=inclusion)
             assert isinstance(page, GeneratedPage)  # File.generated constructs its own class
-            self.building[path] = digest(content.encode("utf-8"))
+            self.building[path] = digest(document.encode("utf-8"))
             page.unchanged = self.built.get(path) == self.building[path]
             files.append(page)
             generated.add(path)
         if self.config.offline:
             vendor = ASSETS / "vendor"
             files.append(File.generated(config, MERMAID_JS, abs_src_path=str(vendor / "mermaid" / "mermaid.min.js")))
-            files.append(
-                File.generated(config, IFRAME_WORKER_JS, abs_src_path=str(vendor / "iframe-worker" / "shim.js"))
-            )
+            files.append(File.generated(config, IFRAME_WORKER_JS, abs_src_path=str(ASSETS / "iframe-worker-shim.js")))
+            files.append(File.generated(config, WORKER_FRAME_JS, abs_src_path=str(ASSETS / "worker-frame.js")))
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(ASSETS / "runbinder.css")))
             severities = [e.data for e in self.project.index["severities"].values()]
             files.append(File.generated(config, SEVERITY_CSS, content=severity_css(severities)))
@@ -188,7 +212,10 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
 
     @event_priority(50)
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
-        # Still before MkDocs cleans site_dir: findings cannot cost the last good site either.
+        # Still before MkDocs cleans site_dir: from here on it cleans and fills the staging folder instead.
+        if self.config.staged and not self.serving:
+            self.stage = publish.Stage.begin(Path(config.site_dir), keep_existing=self.dirty)
+            config.site_dir = str(self.stage.staging)
         if self.config.checks == "off" or self.project is None:
             return
         from .checks.runner import CheckOptions, Runner
@@ -204,6 +231,18 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         for diagnostic in sorted(Runner(self.project, options).run_all()):
             log.warning(diagnostic.text())
 
+    def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
+        if self.config.csp and not self.serving:
+            self.policy = csp.Policy.for_theme(config.theme.dirs, extra_scripts=_plugin_scripts(config))
+        return env
+
+    @event_priority(-100)  # after plugins that add inline scripts (mermaid2), so they are seen and hashed
+    def on_post_page(self, output: str, /, *, page: Any, config: MkDocsConfig) -> str:
+        if self.policy is None:
+            return output
+        return self.policy.apply(output)
+
+    @event_priority(-1000)  # last: after search and offline have written their files
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
         site_dir = Path(config.site_dir)
@@ -221,7 +260,26 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             except BinderError as exc:
                 log.warning(f"binder not printed: {exc}")
             else:
-                log.info(f"binder printed to {output} ({pages} pages)")
+                published = (self.stage.target if self.stage else site_dir) / self.config.binder_pdf
+                log.info(f"binder printed to {published} ({pages} pages; {output.name} in the new site)")
+        if self.stage is not None:
+            stage, self.stage = self.stage, None
+            config.site_dir = str(stage.target)
+            warnings = publish.strict_warnings() if config.strict else 0
+            if warnings:
+                stage.abandon()
+                log.error(
+                    f"runbinder: {warnings} warning(s) in strict mode: the new site was not published; "
+                    f"{stage.target} still holds the last good site."
+                )
+            else:
+                stage.commit()
+
+    def on_build_error(self, *, error: Exception) -> None:
+        if self.stage is not None:
+            stage, self.stage = self.stage, None
+            stage.abandon()
+            log.error(f"runbinder: the build failed: the new site was not published; {stage.target} is unchanged.")
 
     def _nav_mode(self, config: MkDocsConfig, runbooks: int) -> str:
         mode = str(self.config.nav)
@@ -253,6 +311,18 @@ class GeneratedPage(File):
         if self.unchanged and os.path.isfile(self.abs_dest_path):
             return False
         return super().is_modified()
+
+
+FRAGMENTS_EXTENSION = "runbinder.safe:FragmentExtension"
+
+
+def _plugin_scripts(config: MkDocsConfig) -> list[str]:
+    """Inline scripts other plugins add on purpose (so the policy allows exactly them)."""
+    scripts = []
+    mermaid2 = config.plugins.get("mermaid2")
+    if mermaid2 is not None:
+        scripts += csp.mermaid2_scripts(mermaid2)
+    return scripts
 
 
 def _today() -> date:

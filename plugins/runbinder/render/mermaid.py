@@ -1,18 +1,16 @@
 """Mermaid flowcharts from data, with every label escaped so no text can break or inject into a diagram.
 
-Every label is quoted and every character outside [A-Za-z0-9 ] is written as a
-mermaid entity code (#<decimal>;), so quotes, brackets, '<', '#', '|', ';',
-emoji and reserved words such as 'end' are always plain text. Node ids are
-generated (n0, n1, ...), never taken from the data.
+Every label is quoted and written through ``safe.mermaid_label`` (every character outside [A-Za-z0-9 ] as a
+mermaid entity code), so quotes, brackets, '<', '#', '|', ';', emoji and reserved words such as 'end' are
+always plain text. Node ids are generated (n0, n1, ...), never taken from the data.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_SAFE = re.compile(r"[A-Za-z0-9 ]")
+from ..safe import mermaid_label
 
 SHAPES = {
     "start": ('(["', '"])'),
@@ -23,11 +21,8 @@ SHAPES = {
 
 
 def label(text: str) -> str:
-    """A mermaid label body: safe characters kept, everything else as #code; (newlines become line breaks)."""
-    parts = []
-    for line in str(text).split("\n"):
-        parts.append("".join(ch if _SAFE.match(ch) else f"#{ord(ch)};" for ch in line))
-    return "<br>".join(parts)
+    """A mermaid label body (the door is ``safe.mermaid_label``)."""
+    return mermaid_label(text)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,254 @@
+"""What every page renderer shares: the project's data in reading order, links between things, backlinks, badges.
+
+Page modules (``home``, ``severity``, ``escalation``, ``contacts``, ``services``, ``runbook``, ``lists``,
+``templates``, ``tools``, ``checklists``) are functions of a ``Renderer``; they decide layout only. Text reaches
+their Markdown through the doors in ``runbinder.safe``.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .. import safe, urls
+from ..sitemap import PAGES, page_paths, runbook_page, service_page
+from ..validate import Index
+
+Data = dict[str, Any]
+
+KIND_TITLES = {
+    "alert-response": "Alert response",
+    "incident-procedure": "Incident procedure",
+    "troubleshooting": "Troubleshooting",
+    "maintenance": "Maintenance",
+    "deployment": "Deployment",
+    "process": "Process",
+}
+METHOD_TITLES = {
+    "page": "Page",
+    "phone": "Phone call",
+    "chat": "Chat",
+    "email": "E-mail",
+    "ticket": "Ticket",
+    "support-ticket": "Support ticket",
+    "video": "Video call",
+}
+METHOD_LABELS = {"email": "E-mail", "phone": "Phone", "chat": "Chat", "pager": "Pager", "url": "Web"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Something that links to a target: its label and the page (and anchor) it is on."""
+
+    label: str
+    page: str
+    anchor: str = ""
+
+
+@dataclass
+class Renderer:
+    """The project's data for rendering, and the links between its things.
+
+    ``directory_urls`` is MkDocs' ``use_directory_urls`` for links inside Markdown fields; None writes them as
+    ``.md`` paths (the binder maps those to its own sections)."""
+
+    index: Index
+    today: date
+    directory_urls: bool | None = None
+    docs_pages: frozenset[str] = frozenset()
+    backlinks: dict[tuple[str, str], list[Ref]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        self.site: Data = self.index.site.data if self.index.site else {}
+        self.known_pages = page_paths(self.index) | self.docs_pages
+        self.runbooks: list[Data] = sorted(
+            (e.data for e in self.index.runbooks.values()),
+            key=lambda r: (str(r.get("service")), str(r.get("title")).lower()),
+        )
+        self.by_service: dict[str, list[Data]] = defaultdict(list)
+        for runbook in self.runbooks:
+            self.by_service[runbook["service"]].append(runbook)
+        self._collect_backlinks()
+
+    # ------------------------------------------------------------------ Markdown fields
+
+    def context(self, here: str) -> safe.LinkContext:
+        """Where a Markdown field is shown, for its relative links."""
+        return safe.LinkContext(here, self.directory_urls)
+
+    def md(self, text: object, here: str) -> str:
+        """A Markdown field as a block of page ``here``."""
+        return safe.block(text, self.context(here))
+
+    def md_list(self, items: Iterable[object], here: str, *, tasks: bool = False) -> str:
+        """Markdown fields as a bulleted list (or check boxes) on page ``here``."""
+        return safe.bullet_list(items, self.context(here), tasks=tasks)
+
+    # ------------------------------------------------------------------ targets and links
+
+    def table(self, section: str) -> dict[str, Data]:
+        """A catalog section's entries by id."""
+        return {k: e.data for k, e in self.index[section].items()}
+
+    def target(self, kind: str, ident: str) -> tuple[str, str, str] | None:
+        """(page, anchor, plain label) of a referenced thing, or None if it does not exist."""
+        if kind == "runbook":
+            rb = self.index.runbooks.get(ident)
+            return (runbook_page(ident), "", str(rb.data["title"])) if rb else None
+        if kind == "service":
+            svc = self.index["services"].get(ident)
+            return (service_page(ident), "", str(svc.data["name"])) if svc else None
+        if kind == "tag":
+            return (PAGES["tags"], f"tag-{ident}", ident)
+        section, page, name_key = {
+            "contact": ("contacts", PAGES["contacts"], "name"),
+            "role": ("roles", PAGES["roles"], "name"),
+            "severity": ("severities", PAGES["severity"], "name"),
+            "policy": ("escalation_policies", PAGES["escalation"], "name"),
+            "tool": ("tools", PAGES["tools"], "name"),
+            "template": ("templates", PAGES["templates"], "name"),
+            "checklist": ("checklists", PAGES["checklists"], "title"),
+        }[kind]
+        entry = self.index[section].get(ident)
+        if entry is None:
+            return None
+        name = self.severity_label(entry.data) if kind == "severity" else str(entry.data[name_key])
+        return (page, f"{kind}-{ident}", name)
+
+    def link(self, kind: str, ident: str, here: str) -> str:
+        """A Markdown link from page ``here`` to a thing; plain text when it does not exist."""
+        found = self.target(kind, ident)
+        if found is None:
+            return safe.md_text(ident)
+        page, anchor, name = found
+        return f"[{safe.md_text(name)}]({rel(here, page)}{'#' + anchor if anchor else ''})"
+
+    def recipient(self, ident: str, here: str) -> str:
+        """Who to escalate to, with their first contact method, so nobody has to look it up mid-incident."""
+        if ident in self.index["roles"]:
+            return self.link("role", ident, here)
+        link = self.link("contact", ident, here)
+        entry = self.index["contacts"].get(ident)
+        methods = entry.data.get("methods", []) if entry else []
+        return f"{link} ({contact_value(methods[0])})" if methods else link
+
+    @staticmethod
+    def severity_label(severity: Data) -> str:
+        """``SEV1 Critical``: the level's id and name."""
+        return f"{str(severity['id']).upper()} {severity['name']}"
+
+    def badge(self, ident: str | None, here: str) -> str:
+        """A severity badge that reads in black and white: the colour is decoration, the text says the level."""
+        if not ident or ident not in self.index["severities"]:
+            return "not set"
+        sev = self.index["severities"][ident].data
+        text = safe.md_text(self.severity_label(sev))
+        page = rel(here, PAGES["severity"])
+        key = safe.css_ident(ident)
+        return f'[<span class="rb-sev rb-sev-{key}">{text}</span>]({page}#severity-{key})'
+
+    def links(self, links: Iterable[Data], here: str) -> str:
+        """A list of links written in the YAML, with their descriptions (Markdown)."""
+        context = self.context(here)
+        items = []
+        for link in links:
+            url = str(link["url"])
+            label = safe.html_text(link["title"])
+            if urls.is_web_url(url) or (urls.is_safe(url) and urls.scheme(url) in ("mailto", "tel")):
+                shown = f'<a href="{safe.html_attr(url)}">{label}</a>'
+            elif urls.scheme(url) is None and url.partition("#")[0] in self.known_pages:
+                shown = f'<a href="{safe.html_attr(context.href(url))}">{label}</a>'
+            else:
+                shown = f"{label}: <code>{safe.html_text(url)}</code>"
+            if link.get("description"):
+                shown += ": " + safe.markdown_inline_html(str(link["description"]), context)
+            items.append(f"<li>{shown}</li>")
+        return safe.fragment('<div class="rb-md"><ul>' + "".join(items) + "</ul></div>") if items else ""
+
+    # ------------------------------------------------------------------ backlinks
+
+    def _collect_backlinks(self) -> None:
+        add = self._backlink
+        for rb in self.runbooks:
+            ref = Ref(str(rb["title"]), runbook_page(rb["id"]))
+            add("service", rb.get("service"), ref)
+            add("contact", rb.get("owner"), ref)
+            add("severity", rb.get("severity"), ref)
+            escalation = rb.get("escalation") or {}
+            add("policy", escalation.get("policy"), ref)
+            for level in escalation.get("levels", []):
+                for who in level.get("to", []):
+                    add("role" if who in self.index["roles"] else "contact", who, ref)
+                add("tool", level.get("via"), ref)
+            for other in rb.get("related", []):
+                add("runbook", other, ref)
+            for ident in rb.get("include_checklists", []):
+                add("checklist", ident, ref)
+            for phase in rb.get("phases", []):
+                for step in phase.get("steps", []):
+                    add("runbook", step.get("runbook"), ref)
+            for tag in rb.get("tags", []):
+                add("tag", tag, ref)
+        for sid, svc in self.table("services").items():
+            ref = Ref(str(svc["name"]), service_page(sid))
+            add("contact", svc.get("owner"), ref)
+            add("policy", svc.get("escalation_policy"), ref)
+            for dep in svc.get("dependencies", []):
+                add("service", dep, ref)
+            for level in svc.get("severity_scale", []):
+                add("severity", level.get("level"), ref)
+        for pid, policy in self.table("escalation_policies").items():
+            ref = Ref(str(policy["name"]), PAGES["escalation"], f"policy-{pid}")
+            for level in policy.get("levels", []):
+                for who in level.get("to", []):
+                    add("role" if who in self.index["roles"] else "contact", who, ref)
+                add("tool", level.get("via"), ref)
+        for rid, role in self.table("roles").items():
+            ref = Ref(str(role["name"]), PAGES["roles"], f"role-{rid}")
+            for who in role.get("filled_by", []):
+                add("contact", who, ref)
+        for cid, contact in self.table("contacts").items():
+            ref = Ref(str(contact["name"]), PAGES["contacts"], f"contact-{cid}")
+            for who in contact.get("members", []):
+                add("contact", who, ref)
+
+    def _backlink(self, kind: str, ident: Any, ref: Ref) -> None:
+        if isinstance(ident, str):
+            refs = self.backlinks[(kind, ident)]
+            if ref not in refs:
+                refs.append(ref)
+
+    def referenced_by(self, kind: str, ident: str, here: str, level: int = 2, anchor: str | None = None) -> str:
+        """A "Referenced by" section listing every thing that links to this one."""
+        refs = self.backlinks.get((kind, ident), [])
+        if not refs:
+            return ""
+        items = sorted(refs, key=lambda r: r.label.lower())
+        lines = [f"- [{safe.md_text(r.label)}]({rel(here, r.page)}{'#' + r.anchor if r.anchor else ''})" for r in items]
+        heading = f"{'#' * level} Referenced by" + (f" {{#{anchor}}}" if anchor else "")
+        return heading + "\n\n" + "\n".join(lines)
+
+
+def contact_value(method: Data) -> str:
+    """A contact method's value for a page: e-mail addresses and web addresses as links, the rest as text."""
+    value = str(method["value"])
+    if method["type"] == "email" and "@" in value and " " not in value:
+        return f"[{safe.md_text(value)}]({safe.md_url('mailto:' + value)})"
+    if method["type"] == "url" and urls.is_web_url(value):
+        return f"[{safe.md_text(value)}]({safe.md_url(value)})"
+    return safe.md_text(value)
+
+
+def rel(here: str, target: str) -> str:
+    """Relative link from one docs page to another (MkDocs resolves .md links)."""
+    return _relative(posixpath.dirname(here), target)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # pages live in a few folders: the same pairs recur on every page
+def _relative(folder: str, target: str) -> str:
+    return posixpath.relpath(target, folder or ".")

@@ -1,0 +1,105 @@
+"""Escalation: the matrix of every rule, and each policy as a table and a flowchart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from .. import safe
+from ..sitemap import PAGES
+from . import blocks as b
+from . import mermaid
+from .base import METHOD_TITLES, Data, Renderer
+
+
+def escalation_rows(r: Renderer, levels: Iterable[Data], here: str) -> Iterator[list[str]]:
+    """Table cells for each level: level, when, to whom (with how to reach them), how, timeline, actions."""
+    for number, level in enumerate(levels, 1):
+        when = str(level.get("when", ""))
+        if level.get("after"):
+            after = b.duration(level["after"])
+            when = f"{when} (after {after})" if when else f"After {after}"
+        method = METHOD_TITLES.get(str(level.get("method", "")), "")
+        if level.get("via"):
+            via = r.link("tool", level["via"], here)
+            method = f"{method} via {via}" if method else via
+        extra = [*([level["responsibility"]] if level.get("responsibility") else []), *level.get("actions", [])]
+        yield [
+            safe.md_text(level.get("level", number)),
+            safe.md_text(when),
+            ", ".join(r.recipient(who, here) for who in level.get("to", [])),
+            method,
+            safe.md_text(level["timeline"]) if level.get("timeline") else "",
+            "<br>".join(safe.md_text(x) for x in extra),
+        ]
+
+
+def escalation_table(r: Renderer, levels: Iterable[Data], here: str) -> str:
+    """One policy (or a runbook's own levels) as a table."""
+    return b.table(
+        ["Level", "When", "Escalate to", "How", "Timeline", "Responsibility / actions"],
+        list(escalation_rows(r, levels, here)),
+    )
+
+
+def escalation_flow(r: Renderer, levels: list[Data]) -> str:
+    """Mermaid source for a chain of levels."""
+    nodes = [mermaid.Node("start", "Incident", "start")]
+    edges = []
+    previous = "start"
+    for number, level in enumerate(levels, 1):
+        who = ", ".join(_name_of(r, w) for w in level.get("to", []))
+        key = f"level-{number}"
+        how = METHOD_TITLES.get(str(level.get("method", "")), "")
+        nodes.append(mermaid.Node(key, f"Level {level.get('level', number)}: {who}" + (f"\n{how}" if how else "")))
+        condition = str(level.get("when") or "")
+        if level.get("after"):
+            condition = (condition + " " if condition else "") + f"after {b.duration(level['after'])}"
+        edges.append(mermaid.Edge(previous, key, b.short(condition) or None))
+        previous = key
+    return mermaid.flowchart(nodes, edges, "LR")
+
+
+def _name_of(r: Renderer, ident: str) -> str:
+    for section in ("roles", "contacts"):
+        if ident in r.index[section]:
+            return str(r.index[section][ident].data["name"])
+    return ident
+
+
+def escalation_matrix(r: Renderer, here: str) -> str:
+    """Every escalation rule on the site: policies first, then levels written in runbooks."""
+    rows = []
+    for pid, policy in r.table("escalation_policies").items():
+        for level in policy.get("levels", []):
+            row = next(escalation_rows(r, [level], here))
+            rows.append([row[1] or "Any time", row[2], "; ".join(filter(None, row[3:5])), r.link("policy", pid, here)])
+    for rb in r.runbooks:
+        for level in (rb.get("escalation") or {}).get("levels", []):
+            row = next(escalation_rows(r, [level], here))
+            rows.append(
+                [row[1] or "Any time", row[2], "; ".join(filter(None, row[3:5])), r.link("runbook", rb["id"], here)]
+            )
+    return b.table(["Condition", "Escalate to", "How", "Defined in"], rows)
+
+
+def escalation_page(r: Renderer) -> b.Page:
+    """The escalation page."""
+    here = PAGES["escalation"]
+    anchors = b.Anchors()
+    anchors.reserve("escalation-matrix")
+    parts = [
+        b.heading(1, "Escalation"),
+        b.heading(2, "Escalation matrix", "escalation-matrix"),
+        "Every escalation rule on this site: policies first, then levels written in runbooks.",
+        escalation_matrix(r, here),
+    ]
+    for pid, policy in r.table("escalation_policies").items():
+        parts.append(b.heading(2, safe.md_text(policy["name"]), anchors.take(f"policy-{pid}")))
+        if policy.get("service"):
+            parts.append(f"Service: {r.link('service', policy['service'], here)}")
+        if policy.get("description"):
+            parts.append(r.md(policy["description"], here))
+        parts.append(escalation_table(r, policy["levels"], here))
+        parts.append(b.fence(escalation_flow(r, policy["levels"]), "mermaid"))
+        parts.append(r.referenced_by("policy", pid, here, 3, anchors.take(f"policy-{pid}-referenced-by")))
+    return b.Page(here, "Escalation", b.join(parts))

@@ -1,0 +1,272 @@
+"""A runbook's page: what is happening, the decision flow, time-boxed phases of steps and commands, who to call."""
+
+from __future__ import annotations
+
+from .. import safe
+from ..review import review_due
+from ..sitemap import PAGES, runbook_page
+from ..validate import slug
+from . import blocks as b
+from . import mermaid
+from .base import KIND_TITLES, Data, Renderer, rel
+from .escalation import escalation_flow, escalation_table
+
+# Ids of the page's own sections: phase and step ids never take them.
+FIXED_IDS = (
+    "triggered-by",
+    "summary",
+    "impact",
+    "symptoms",
+    "decision-flow",
+    "variables",
+    "escalation",
+    "prevention",
+    "related-runbooks",
+    "references",
+    "notes",
+    "change-history",
+    "referenced-by",
+)
+HIGHLIGHT = {"sh": "bash", "promql": "text", "markdown": "markdown", "php": "php", "text": "text"}
+
+
+def runbook(r: Renderer, rb: Data) -> b.Page:
+    """One runbook's page."""
+    here = runbook_page(rb["id"])
+    anchors = b.Anchors()
+    anchors.reserve(*FIXED_IDS)
+    parts = [b.heading(1, safe.md_text(rb["title"]))]
+    facts = [
+        f"**Service:** {r.link('service', rb['service'], here)}",
+        f"**Owner:** {r.link('contact', rb['owner'], here)}",
+        f"**Severity:** {r.badge(rb.get('severity'), here)}",
+        f"**Kind:** {safe.md_text(KIND_TITLES.get(rb['kind'], rb['kind']))}",
+    ]
+    if rb.get("escalation"):
+        facts.append("**Escalation:** [who to call](#escalation)")
+    parts.append(" · ".join(facts))
+    due = review_due(rb, r.site)
+    if rb.get("tags"):
+        parts.append(
+            "**Tags:** "
+            + " ".join(f"[{safe.md_text(tag)}]({rel(here, PAGES['tags'])}#tag-{tag})" for tag in rb["tags"])
+        )
+    reviewed = f"**Last reviewed:** {safe.md_text(rb.get('last_reviewed', 'never'))}"
+    if due:
+        reviewed += f" (next review due {safe.md_text(_day(due))})"
+    parts.append(reviewed)
+    if due is None or due < r.today:
+        why = (
+            f"It was last reviewed on {rb['last_reviewed']}; the review was due on {_day(due)}."
+            if due
+            else "It has never been reviewed."
+        )
+        parts.append(
+            b.admonition(
+                "danger",
+                "Overdue for review",
+                f"{safe.md_text(why)} Check every command against the running system before "
+                "relying on it, then update `last_reviewed`.",
+            )
+        )
+    if rb.get("alerts"):
+        parts.append(b.heading(2, "Triggered by", "triggered-by"))
+        parts.append(
+            b.table(
+                ["Alert", "Condition"],
+                [
+                    [
+                        f"[{safe.md_text(a['name'])}]({rel(here, PAGES['alerts'])})",
+                        safe.md_text(a.get("condition", "")),
+                    ]
+                    for a in rb["alerts"]
+                ],
+            )
+        )
+    parts.append(b.heading(2, "Summary", "summary"))
+    parts.append(r.md(rb["summary"], here))
+    for key, title in (("impact", "Impact"), ("symptoms", "Symptoms")):
+        if rb.get(key):
+            parts.append(b.heading(2, title, key))
+            parts.append(r.md_list(rb[key], here))
+    if rb.get("flow"):
+        parts.append(b.heading(2, "Decision flow", "decision-flow"))
+        parts.append(b.fence(runbook_flow(rb["flow"]), "mermaid"))
+    for number, phase in enumerate(rb["phases"], 1):
+        parts.append(_phase(r, phase, number, here, anchors))
+    if rb.get("variables"):
+        parts.append(b.heading(2, "Variables", "variables"))
+        parts.append("Replace these placeholders before running a command. Never paste a secret into a ticket or chat.")
+        parts.append(
+            b.table(
+                ["Placeholder", "Meaning", "Secret", "Example"],
+                [
+                    [
+                        safe.md_text(v["name"]),
+                        safe.md_text(v["description"]),
+                        "**secret**" if v.get("secret") else "",
+                        safe.md_text(v.get("example", "")),
+                    ]
+                    for v in rb["variables"]
+                ],
+            )
+        )
+    for checklist in rb.get("checklists", []):
+        parts.append(checklist_block(r, checklist, 2, here, anchors))
+    for ident in rb.get("include_checklists", []):
+        entry = r.index["checklists"].get(ident)
+        if entry:
+            parts.append(checklist_block(r, entry.data, 2, here, anchors, shared=rel(here, PAGES["checklists"])))
+    if rb.get("recovery_validation"):
+        parts.append(checklist_block(r, {**rb["recovery_validation"]}, 2, here, anchors, prefix="Before closing: "))
+    escalation = rb.get("escalation")
+    if escalation:
+        parts.append(b.heading(2, "Escalation", "escalation"))
+        if escalation.get("policy"):
+            policy = r.index["escalation_policies"].get(escalation["policy"])
+            parts.append(f"Follow {r.link('policy', escalation['policy'], here)}.")
+            if policy:
+                parts.append(escalation_table(r, policy.data["levels"], here))
+        if escalation.get("levels"):
+            parts.append(escalation_table(r, escalation["levels"], here))
+            parts.append(b.fence(escalation_flow(r, escalation["levels"]), "mermaid"))
+        if escalation.get("notes"):
+            parts.append(r.md_list(escalation["notes"], here))
+    if rb.get("prevention"):
+        parts.append(b.heading(2, "Prevention", "prevention"))
+        parts.append(r.md_list(rb["prevention"], here))
+    if rb.get("related"):
+        parts.append(b.heading(2, "Related runbooks", "related-runbooks"))
+        parts.append("\n".join(f"- {r.link('runbook', other, here)}" for other in rb["related"]))
+    if rb.get("references"):
+        parts.append(b.heading(2, "References", "references"))
+        parts.append(r.links(rb["references"], here))
+    if rb.get("notes"):
+        parts.append(b.heading(2, "Notes", "notes"))
+        parts.append(r.md_list(rb["notes"], here))
+    if rb.get("history"):
+        parts.append(b.heading(2, "Change history", "change-history"))
+        parts.append(
+            b.table(
+                ["Date", "Version", "Changes", "Author"],
+                [
+                    [
+                        safe.md_text(h["date"]) + (f" ({safe.md_text(h['note'])})" if h.get("note") else ""),
+                        safe.md_text(h.get("version", "")),
+                        safe.md_text(h["changes"]),
+                        safe.md_text(h.get("author", "")),
+                    ]
+                    for h in rb["history"]
+                ],
+            )
+        )
+    parts.append(r.referenced_by("runbook", rb["id"], here, 2, "referenced-by"))
+    if rb.get("source"):
+        parts.append(f"*Source: {safe.md_text(rb['source'])}*")
+    return b.Page(here, str(rb["title"]), b.join(parts))
+
+
+def _day(day: object) -> str:
+    return day.isoformat() if hasattr(day, "isoformat") else str(day)
+
+
+def phase_id(phase: Data) -> str:
+    """The id a phase is known by (its own, or its title's slug): the same one validation and checks use."""
+    return str(phase.get("id") or slug(str(phase["title"])))
+
+
+def step_id(step: Data) -> str:
+    """The id a step is known by within its phase."""
+    return str(step.get("id") or slug(str(step["title"])))
+
+
+def _phase(r: Renderer, phase: Data, number: int, here: str, anchors: b.Anchors) -> str:
+    pid = phase_id(phase)
+    title = f"{number}. {phase['title']}"
+    if phase.get("timebox"):
+        title += f" (within {b.duration(phase['timebox'])})"
+    parts = [b.heading(2, safe.md_text(title), anchors.take(pid))]
+    if phase.get("description"):
+        parts.append(r.md(phase["description"], here))
+    for step_number, step in enumerate(phase["steps"], 1):
+        heading = f"{number}.{step_number} {step['title']}"
+        parts.append(b.heading(3, safe.md_text(heading), anchors.take(f"{pid}-{step_id(step)}")))
+        if step.get("when"):
+            parts.append(f"*When:* {safe.md_text(step['when'])}")
+        if step.get("text"):
+            parts.append(r.md(step["text"], here))
+        for command in step.get("commands", []):
+            parts.append(command_block(r, command, here))
+        if step.get("checklist"):
+            parts.append(r.md_list(step["checklist"], here, tasks=True))
+        if step.get("runbook"):
+            parts.append(f"See {r.link('runbook', step['runbook'], here)}.")
+        if step.get("links"):
+            parts.append(r.links(step["links"], here))
+    return b.join(parts)
+
+
+def highlight(language: str) -> str:
+    """The Pygments lexer name for a command language (PromQL has none: shown as text)."""
+    return HIGHLIGHT.get(language, language)
+
+
+def command_block(r: Renderer, command: Data, here: str) -> str:
+    """A command: its code, what to type into it, its expected output and note; a warning box when it changes
+    state."""
+    language = str(command.get("language", "bash"))
+    body = [safe.code_block(command["code"], highlight(language))]
+    if command.get("input"):
+        body.append("Then type:")
+        body.append(safe.code_block(command["input"], highlight(str(command.get("input_language", "text")))))
+    if command.get("expected_output"):
+        body.append("Expected output:")
+        body.append(safe.code_block(command["expected_output"], "text"))
+    if command.get("note"):
+        body.append(r.md(command["note"], here))
+    title = str(command.get("title", ""))
+    if command.get("destructive"):
+        return b.admonition("warning", f"Changes state: {title}" if title else "Changes state", b.join(body))
+    return b.join([f"**{safe.md_text(title)}**" if title else "", *body])
+
+
+def runbook_flow(flow: Data) -> str:
+    """Mermaid source of a runbook's decision flow."""
+    nodes = [mermaid.Node(n["id"], n["label"], n.get("type", "action")) for n in flow["nodes"]]
+    edges: list[mermaid.Edge] = []
+    for node in flow["nodes"]:
+        if node.get("next"):
+            edges.append(mermaid.Edge(node["id"], node["next"]))
+        for branch in node.get("branches", []):
+            edges.append(mermaid.Edge(node["id"], branch["to"], branch.get("label")))
+    return mermaid.flowchart(nodes, edges)
+
+
+def checklist_block(
+    r: Renderer,
+    checklist: Data,
+    level: int,
+    here: str,
+    anchors: b.Anchors,
+    shared: str | None = None,
+    prefix: str = "",
+) -> str:
+    """A checklist with check boxes; ``shared`` links to the catalog's copy of a shared one."""
+    title = prefix + str(checklist["title"])
+    if checklist.get("timebox"):
+        title += f" (within {b.duration(checklist['timebox'])})"
+    anchor = anchors.take(f"checklist-{checklist['id']}" if checklist.get("id") else f"checklist-{slug(title)}")
+    parts = [b.heading(level, safe.md_text(title), anchor)]
+    if shared is not None and checklist.get("id"):
+        parts.append(f"*Shared checklist: [{safe.md_text(checklist['title'])}]({shared}#checklist-{checklist['id']})*")
+    if checklist.get("description"):
+        parts.append(r.md(checklist["description"], here))
+    if checklist.get("items"):
+        parts.append(r.md_list(checklist["items"], here, tasks=True))
+    for section in checklist.get("sections", []):
+        sub = str(section["title"])
+        if section.get("timebox"):
+            sub += f" (within {b.duration(section['timebox'])})"
+        parts.append(f"**{safe.md_text(sub)}**")
+        parts.append(r.md_list(section["items"], here, tasks=True))
+    return b.join(parts)
