@@ -433,12 +433,12 @@ def markdown_inline_html(text: str, context: LinkContext = LinkContext()) -> str
     return rendered
 
 
-_MAYBE_UNSAFE = re.compile(r"[<\]]")
+_MAYBE_UNSAFE = re.compile(r"<[A-Za-z/!?]|\]\s*[(\[:]")
 
 
 def markdown_findings(text: str) -> list[Finding]:
     """What ``markdown_html`` would neutralise in ``text``, located by character offset (for validation)."""
-    if not _MAYBE_UNSAFE.search(text):  # no tag, link or image can form without one of these
+    if not _MAYBE_UNSAFE.search(text):  # no tag, autolink, link or image can form without one of these
         return []
     _, found = _engine().render(text, LinkContext())
     out = []

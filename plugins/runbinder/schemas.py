@@ -74,3 +74,72 @@ def validator(kind: str) -> Any:
         (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
     )
     return Draft202012Validator(schemas[SCHEMA_FILES[kind]], registry=registry)
+
+
+MARKDOWN_REF = "common.schema.json#/$defs/markdown"
+Tree = dict[str, Any]
+"""Where Markdown fields sit in a document: property names (and ``*`` for list items) down to ``True`` leaves."""
+
+
+@cache
+def markdown_tree(kind: str) -> Tree:
+    """The places in a ``kind`` document whose value is a Markdown field, read from the schemas."""
+    schemas = load_schemas()
+    name = SCHEMA_FILES[kind]
+    return _tree(schemas[name], name, schemas, ()) or {}
+
+
+def _resolve(schema: dict[str, Any], file: str, schemas: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], str, str]:
+    ref = str(schema["$ref"])
+    ref_file, _, pointer = ref.partition("#")
+    ref_file = ref_file or file
+    target: Any = schemas[ref_file]
+    for part in [p for p in pointer.split("/") if p]:
+        target = target[part]
+    return target, ref_file, f"{ref_file}#{pointer}"
+
+
+def _tree(schema: dict[str, Any], file: str, schemas: dict[str, dict[str, Any]], seen: tuple[str, ...]) -> Any:
+    if "$ref" in schema:
+        target, ref_file, full = _resolve(schema, file, schemas)
+        if full == MARKDOWN_REF:
+            return True
+        if full in seen:  # a recursive definition: its Markdown fields are found at the first level
+            return None
+        return _tree(target, ref_file, schemas, (*seen, full))
+    out: Tree = {}
+    for key, sub in schema.get("properties", {}).items():
+        found = _tree(sub, file, schemas, seen)
+        if found:
+            out[key] = found
+    if isinstance(schema.get("items"), dict):
+        found = _tree(schema["items"], file, schemas, seen)
+        if found:
+            out["*"] = found
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(combinator, []):
+            found = _tree(sub, file, schemas, seen)
+            if isinstance(found, dict):
+                out.update(found)
+            elif found:
+                return True
+    return out or None
+
+
+def markdown_fields(data: Any, tree: Tree) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every Markdown field of ``data`` (a loaded document) with its path."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    stack: list[tuple[Any, Any, tuple[str | int, ...]]] = [(data, tree, ())]
+    while stack:
+        value, node, path = stack.pop()
+        if node is True:
+            if isinstance(value, str):
+                found.append((path, value))
+        elif isinstance(node, dict):
+            if isinstance(value, dict):
+                for key, child in node.items():
+                    if key != "*" and key in value:
+                        stack.append((value[key], child, (*path, key)))
+            elif isinstance(value, list) and "*" in node:
+                stack.extend((item, node["*"], (*path, i)) for i, item in enumerate(value))
+    return found
