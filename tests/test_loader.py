@@ -131,3 +131,61 @@ def test_position_inside_a_literal_block(tmp_path: Path) -> None:
     doc = load_file(_write(tmp_path, "a:\n  code: |\n    first line\n    second $VAR here\n"))
     offset = doc.data["a"]["code"].index("$VAR")
     assert doc.locate_in_scalar(("a", "code"), offset) == (4, 12)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("!!int abc", "'abc' is not a valid !!int value"),
+        ("!!float x", "'x' is not a valid !!float value"),
+        ("!!bool maybe", "'maybe' is not a valid !!bool value"),
+        ("!!timestamp foo", "'foo' is not a valid !!timestamp value"),
+        ("!!timestamp 2023-02-30", "'2023-02-30' is not a valid !!timestamp value"),
+        ("!!int 0b2", "'0b2' is not a valid !!int value"),
+        ("9" * 4301, "a whole number of 4,301 digits is too long (at most 4,300 digits)"),
+        ("-" + "1" * 5000, "a whole number of 5,000 digits is too long"),
+        ("!!int 0x" + "f" * 3600, "a whole number of 3,602 characters is too long"),  # hex: no limit in Python
+    ],
+)
+def test_values_a_standard_tag_cannot_read_are_located(tmp_path: Path, value: str, message: str) -> None:
+    doc = load_file(_write(tmp_path, f"id: x\nlist:\n  - fine\n  - {value}\n"))
+    assert _only(doc) == (4, 5, "yaml.value")
+    assert doc.diagnostics[0].message.startswith(message)
+    assert doc.data is None
+
+
+def test_longest_readable_number_is_kept(tmp_path: Path) -> None:
+    doc = load_file(_write(tmp_path, "n: " + "9" * 4300 + "\n"))
+    assert doc.diagnostics == []
+    assert len(str(doc.data["n"])) == 4300  # printable, unlike one digit more
+
+
+def test_every_unreadable_value_is_reported(tmp_path: Path) -> None:
+    doc = load_file(_write(tmp_path, "a: !!int x\nb: [ok, !!float y]\nc: {? !!bool z : 1}\nd: !Custom w\n"))
+    assert [(d.line, d.col, d.rule) for d in doc.diagnostics] == [
+        (1, 4, "yaml.value"),
+        (2, 9, "yaml.value"),
+        (3, 7, "yaml.value"),
+        (4, 4, "yaml.tag"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "name"),
+    [
+        ('id: x\ntitle: "a\x07b"\n', (2, 10), "control character U+0007"),
+        ("id: x\ntitle: Café ünï \x1b[31m\n", (2, 17), "control character U+001B"),  # columns in characters
+        ("id: x\r\nnote: a\x7f\r\n", (2, 8), "control character U+007F"),
+        ("id: x\nnote: a\x85b \x9b\n", (3, 3), "control character U+009B"),  # NEL is a YAML line break
+        ("id: x\nnote: \ufffe\n", (2, 7), "character U+FFFE"),
+    ],
+)
+def test_forbidden_characters_are_located_and_named(
+    tmp_path: Path, text: str, position: tuple[int, int], name: str
+) -> None:
+    doc = load_file(_write(tmp_path, text))
+    assert _only(doc) == (*position, "yaml.character")
+    message = doc.diagnostics[0].message
+    assert message.startswith(f"{name} is not allowed in YAML")
+    assert "\n" not in message
+    assert "position" not in message

@@ -31,3 +31,35 @@ def test_without_the_option_nothing_is_collected(pytester: pytest.Pytester) -> N
     build_project(CASES / "valid" / "minimal", pytester.path)
     result = pytester.runpytest("runbooks", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_broken_project_gives_located_failures_never_tracebacks(pytester: pytest.Pytester) -> None:
+    # A catalog with schema errors (the case that used to crash `pytest --runbinder`), YAML its loader refuses,
+    # values the schema accepts but nothing can use, and a reserved id.
+    runbooks = build_project(CASES / "invalid" / "check-invalid-catalog", pytester.path)
+    (runbooks / "tags.yaml").write_text("id: tags\ntitle: !!int abc\nkind: \x07\n", encoding="utf-8")
+    (runbooks / "syntax.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    minimal = (CASES / "valid" / "minimal" / "payments-down.yaml").read_text()
+    (runbooks / "dates.yaml").write_text(
+        minimal.replace("id: payments-down", "id: index") + 'last_reviewed: "2023-02-30"\n', encoding="utf-8"
+    )
+    result = pytester.runpytest("--runbinder", "runbooks", "-p", "no:cacheprovider")
+    output = result.stdout.str() + result.stderr.str()
+    for frame in ("Traceback", "ERROR collecting", 'File "', "internal error", "def runtest"):
+        assert frame not in output
+    # One validate item per file; the clean runbook's items (validate, 3 commands, review) run, broken files' wait.
+    result.assert_outcomes(passed=3, failed=7)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FAILED runbooks/catalog.yaml::validate - *",
+            "runbooks/catalog.yaml:44:21: error: services?0?.severity_scale: expected a list, found the number 2*",
+            "runbooks/tags.yaml:3:7: error: control character U+0007 is not allowed in YAML*(yaml.character)",
+            "runbooks/syntax.yaml:2:1: error: *(yaml.syntax)",
+            "runbooks/dates.yaml:2:5: error: runbook id 'index' is reserved*(id.reserved)",
+            "runbooks/dates.yaml:15:16: error: last_reviewed: '2023-02-30' is not a real date*(value.date)",
+            "runbooks/broken.yaml:7:1: error: unknown property 'severity_scale'*",
+            "FAILED runbooks/rb.yaml::p/s/command-2 - *",
+            "runbooks/rb.yaml:14:19: error: bash: syntax error: unexpected end of file (command.syntax)",
+            "FAILED runbooks/rb.yaml::p/s/command-3 - *",
+        ]
+    )

@@ -100,3 +100,29 @@ def test_wheel_ships_the_schemas(tmp_path: Path, repo_root: Path) -> None:
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "runbinder = runbinder.cli:main" in text
     assert "runbinder = runbinder.plugin:RunbinderPlugin" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [("15m", True), ("99999w", True), ("100000d", False), ("99999999999w", False), ("1" * 5000 + "m", False)],
+)
+def test_durations_are_bounded_so_every_accepted_one_can_be_used(value: str, accepted: bool) -> None:
+    from runbinder.review import interval, review_due
+    from runbinder.schemas import is_valid, validator
+
+    runbook = {
+        "id": "x",
+        "title": "T",
+        "kind": "process",
+        "service": "s",
+        "owner": "o",
+        "summary": "S.",
+        "phases": [{"title": "P", "steps": [{"title": "S"}], "timebox": value}],
+        "last_reviewed": "9999-12-01",
+        "review_interval": value,
+    }
+    assert is_valid("runbook", runbook) is accepted
+    assert validator("runbook").is_valid(runbook) is accepted
+    if accepted:
+        assert interval(value) is not None  # its number fits in a timedelta
+        assert review_due(runbook, None) is not None  # past the end of the calendar too

@@ -5,8 +5,9 @@ every node); PyYAML's safe constructor turns it into plain data. On top of
 that this module refuses what PyYAML lets through or crashes on: duplicate
 keys (PyYAML silently keeps the last), alias bombs and recursive aliases,
 nesting deep enough to crash the C composer, non-UTF-8 and binary files,
-empty and oversized files. Every refusal is a located Diagnostic, never an
-exception.
+empty and oversized files, characters YAML forbids, values its standard tags
+cannot read (``!!int abc``) and numbers too long to print. Every refusal is a
+located Diagnostic, never an exception.
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ MAX_EXPANDED_NODES = 200_000
 _DEEP_SUSPECT = 10_000
 """More possible nesting openers than this and the text is measured with the event parser, whatever its layout."""
 
+MAX_INT_DIGITS = 4300
+"""Longer whole numbers are refused: Python reads and prints at most this many decimal digits (``int('9' * 4301)``
+fails), so a longer one, however it was written (hex has no such limit), could not be shown in any message."""
+
+_INT_LIMIT = 10**MAX_INT_DIGITS
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# What PyYAML's standard constructors raise for a value their tag cannot read: int('abc') ValueError,
+# !!bool maybe KeyError, !!timestamp foo AttributeError (its regex did not match), dates out of range ...
+_CONSTRUCTION_ERRORS = (ValueError, OverflowError, TypeError, KeyError, AttributeError, IndexError)
 # An anchor is '&' directly followed by its name; '&' before a space ('A & B', 'x && y') is just text.
 _ANCHOR = re.compile(r"&[^\s&,\[\]{}]")
 
@@ -60,6 +69,15 @@ class _Loader(yaml.CSafeLoader):
                     seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """PyYAML's integer, refused past MAX_INT_DIGITS digits (only integers pay for the comparison)."""
+        value: int = super().construct_yaml_int(node)
+        if not -_INT_LIMIT < value < _INT_LIMIT:
+            raise ValueError(f"a whole number longer than {MAX_INT_DIGITS:,} digits")
+        return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 # Dates stay strings: a runbook's last_reviewed is compared as text, and a
 # datetime object would not survive JSON Schema's "type: string".
@@ -82,6 +100,7 @@ class Document:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     digest: str = ""
     schema_diagnostics: list[Diagnostic] | None = None  # filled once by validation; kept with a cached document
+    invalid_paths: list[tuple[Any, ...]] = field(default_factory=list)  # where those diagnostics point in data
 
     def tree(self) -> yaml.Node | None:
         """The node tree with line/column marks, composed on first use.
@@ -264,12 +283,21 @@ def load_bytes(raw: bytes, doc: Document) -> Document:
             message, rule, mark = problem
             doc.diagnostics.append(_diag(shown, mark.line + 1, mark.column + 1, message, rule))
             return doc
-        data = loader.construct_document(node)
+        try:
+            data = loader.construct_document(node)
+        except _CONSTRUCTION_ERRORS:
+            # A standard tag could not read its value. Construction stops at the first one without saying where,
+            # so (on this error path only) every scalar is tried alone to name each bad value at its node.
+            doc.diagnostics.extend(_value_errors(shown, node, text))
+            return doc
     except yaml.MarkedYAMLError as exc:
         doc.diagnostics.append(_yaml_error(shown, exc, text))
         return doc
-    except yaml.YAMLError as exc:  # unmarked errors are rare (reader errors); still located at the file
-        doc.diagnostics.append(_diag(shown, 1, 1, f"invalid YAML: {exc}", "yaml.syntax"))
+    except yaml.reader.ReaderError as exc:
+        doc.diagnostics.append(_reader_error(shown, exc, text))
+        return doc
+    except yaml.YAMLError as exc:  # no other unmarked error is known; still a located line, never a traceback
+        doc.diagnostics.append(_diag(shown, 1, 1, f"invalid YAML: {' '.join(str(exc).split())}", "yaml.syntax"))
         return doc
     finally:
         loader.dispose()
@@ -299,6 +327,79 @@ def load_bytes(raw: bytes, doc: Document) -> Document:
         return doc
     doc.data = data  # the node tree is dropped here and composed again only if a position is needed
     return doc
+
+
+def _value_errors(path: str, root: yaml.Node, text: str) -> list[Diagnostic]:
+    """Every scalar below ``root`` its tag cannot read, each at its node, in document order."""
+    found: list[Diagnostic] = []
+    probe = _Loader("")
+    probe.duplicates = []
+    try:
+        pending: list[yaml.Node] = [root]
+        seen: set[int] = set()
+        while pending:
+            node = pending.pop()
+            if id(node) in seen:  # an alias: its anchor was tried already
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                pending.extend(reversed([part for pair in node.value for part in pair]))
+            elif isinstance(node, yaml.SequenceNode):
+                pending.extend(reversed(node.value))
+            elif isinstance(node, yaml.ScalarNode):
+                problem = _unreadable(path, probe, node, text)
+                if problem is not None:
+                    found.append(problem)
+    finally:
+        probe.dispose()
+    if not found:  # not a scalar's fault (no such case is known): still one located line, at the document
+        mark = root.start_mark
+        found.append(_diag(path, mark.line + 1, mark.column + 1, "a value cannot be read", "yaml.value"))
+    return found
+
+
+def _unreadable(path: str, probe: _Loader, node: yaml.ScalarNode, text: str) -> Diagnostic | None:
+    """Why ``node``'s tag cannot read its value, or None when it can."""
+    try:
+        probe.construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as exc:  # e.g. a custom tag next to the bad value: reported as it always is
+        return _yaml_error(path, exc, text)
+    except (*_CONSTRUCTION_ERRORS, yaml.YAMLError) as exc:
+        tag = str(node.tag)
+        short = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+        value = str(node.value)
+        if short == "!!int" and isinstance(exc, ValueError) and "digits" in str(exc):  # Python's limit or ours
+            unsigned = value.lstrip("+-")
+            size = f"{len(unsigned):,} digits" if unsigned.isdigit() else f"{len(value):,} characters"
+            message = f"a whole number of {size} is too long (at most {MAX_INT_DIGITS:,} digits)"
+        else:
+            shown = repr(value) if len(value) <= 40 else f"{value[:30]!r}... ({len(value):,} characters)"
+            message = f"{shown} is not a valid {short} value"
+        mark = node.start_mark
+        return _diag(
+            path, mark.line + 1, mark.column + 1, f"{message}; correct it, or quote it if you meant text", "yaml.value"
+        )
+    return None
+
+
+def _reader_error(path: str, exc: yaml.reader.ReaderError, text: str) -> Diagnostic:
+    """A character YAML forbids, at its real line and column (libyaml reports a byte offset into UTF-8)."""
+    before = text.encode("utf-8")[: max(exc.position, 0)].decode("utf-8", errors="ignore")
+    lines = _LINE_BREAK.split(before)
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or b"\0")
+    kind = "control character" if code < 0x20 or 0x7F <= code <= 0x9F else "character"
+    return _diag(
+        path,
+        len(lines),
+        len(lines[-1]) + 1,
+        f"{kind} U+{code:04X} is not allowed in YAML: remove it, or write it as an escape (\\u{code:04x}) "
+        "inside a double-quoted string",
+        "yaml.character",
+    )
+
+
+# How YAML (and so libyaml's line numbers) breaks lines.
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _diag(path: str, line: int, col: int, message: str, rule: str) -> Diagnostic:

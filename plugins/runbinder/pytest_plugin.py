@@ -16,7 +16,7 @@ import pytest
 from .checks import Item
 from .checks.links import OnlineOptions
 from .checks.runner import CheckOptions, Runner
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, format_diagnostics, sort_key
 from .loader import is_yaml
 from .validate import display_path, find_root, load_project
 
@@ -77,17 +77,20 @@ class RunbookFile(pytest.File):
         runner = _runner(self.config, root.resolve())
         shown = display_path(self.path, Path(str(self.config.rootpath)))
         yield ValidateItem.from_parent(self, name="validate", runner=runner, shown=shown)
+        here = self.path.resolve()
         for item in runner.items:
-            if item.doc.path.resolve() == self.path.resolve():
-                yield CheckItem.from_parent(self, name=item.nodeid.split("::", 1)[1], runner=runner, check=item)
+            if item.doc.path.resolve() == here:
+                # The node id is "<file>::<name>"; a file name may hold "::" itself.
+                name = item.nodeid[len(item.doc.display) + 2 :]
+                yield CheckItem.from_parent(self, name=name, runner=runner, check=item)
 
 
 class RunbinderFailure(Exception):
     """Carries the diagnostics of a failed item."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        super().__init__("\n".join(d.text() for d in diagnostics))
-        self.diagnostics = diagnostics
+        self.diagnostics = sorted(diagnostics, key=sort_key)
+        super().__init__(format_diagnostics(self.diagnostics, "text").rstrip("\n"))
 
 
 class _Base(pytest.Item):

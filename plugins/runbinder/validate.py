@@ -13,15 +13,19 @@ import functools
 import gc
 import os
 import re
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Level
 from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
 from .placeholders import bare_uses, command_uses, template_uses
-from .schemas import is_valid, validator
+from .review import parse_day
+from .schemas import is_valid, load_schemas, validator
+from .sitemap import RESERVED_IDS, runbook_page, service_page
 
 PathT = tuple[str | int, ...]
 
@@ -212,8 +216,8 @@ def _load_project(
         diagnostics.extend(doc.diagnostics)
         if doc.data is not None:
             if doc.schema_diagnostics is None:
-                doc.schema_diagnostics = list(schema_diagnostics(doc))
-            diagnostics.extend(doc.schema_diagnostics)
+                _judge(doc)
+            diagnostics.extend(doc.schema_diagnostics or ())
     index = Index()
     checker = _Checker(index)
     if root is None:
@@ -245,19 +249,32 @@ def _dedupe(items: Iterable[Diagnostic]) -> list[Diagnostic]:
 # --------------------------------------------------------------------------- schema
 
 
+def _judge(doc: Document) -> None:
+    """Fill ``doc.schema_diagnostics`` (schema and value errors) and ``doc.invalid_paths`` (where they are)."""
+    found = [*_schema_errors(doc), *_value_errors(doc)]
+    doc.schema_diagnostics = [d for _, d in found]
+    doc.invalid_paths = list(dict.fromkeys(p for p, _ in found))
+
+
 def schema_diagnostics(doc: Document) -> Iterator[Diagnostic]:
     """JSON Schema errors of one loaded document, each at the key or value it concerns.
 
     The compiled validator clears valid documents in microseconds; jsonschema, slower but with precise
     errors, only runs for the rest.
     """
+    for _, diagnostic in _schema_errors(doc):
+        yield diagnostic
+
+
+def _schema_errors(doc: Document) -> Iterator[tuple[PathT, Diagnostic]]:
     if is_valid(doc.kind, doc.data):
         return
     for error in validator(doc.kind).iter_errors(doc.data):
         yield from _convert(error, doc)
 
 
-def _convert(error: Any, doc: Document) -> Iterator[Diagnostic]:
+def _convert(error: Any, doc: Document) -> Iterator[tuple[PathT, Diagnostic]]:
+    """Diagnostics of one jsonschema error, each with the path of the data it condemns."""
     if error.validator in ("anyOf", "oneOf") and error.context:
         from jsonschema.exceptions import best_match
 
@@ -273,27 +290,43 @@ def _convert(error: Any, doc: Document) -> Iterator[Diagnostic]:
                 continue
             hint = _did_you_mean(str(key), allowed)
             line, col = doc.locate((*path, key), key=True)
-            yield Diagnostic(doc.display, line, col, "error", f"{where}unknown property {key!r}{hint}", rule)
+            # The path names the unknown key itself: entries beside it (a catalog's other sections) stay safe to read.
+            message = f"{where}unknown property {_short(key)}{hint}"
+            yield (*path, key), Diagnostic(doc.display, line, col, "error", message, rule)
         return
     if error.validator == "required":
         line, col = doc.locate(path)
-        yield Diagnostic(doc.display, line, col, "error", f"{where}{error.message}", rule)
+        yield path, Diagnostic(doc.display, line, col, "error", f"{where}{error.message}", rule)
         return
     message = error.message
     if error.validator == "enum":
-        message = f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
+        message = f"{_short(error.instance)} is not one of {', '.join(map(repr, error.validator_value))}"
         message += _did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
     elif error.validator == "pattern":
         title = error.schema.get("title", "value").lower()
-        message = f"{error.instance!r} is not a valid {title}: {error.schema.get('description', '')}".rstrip(": ")
+        message = f"{_short(error.instance)} is not a valid {title}: {error.schema.get('description', '')}".rstrip(": ")
     elif error.validator == "minLength" and error.instance == "":
         message = "must not be empty"
     elif error.validator == "minItems" and error.instance == []:
         message = "must not be an empty list"
     elif error.validator == "type":
         message = f"expected {_type_words(error.validator_value)}, found {_describe(error.instance)}"
+    elif len(message) > _MAX_MESSAGE:  # jsonschema quotes the whole value, which may be a whole section
+        message = message[: _MAX_MESSAGE - 3] + "..."
     line, col = doc.locate(path)
-    yield Diagnostic(doc.display, line, col, "error", f"{where}{message}", rule)
+    yield path, Diagnostic(doc.display, line, col, "error", f"{where}{message}", rule)
+
+
+_MAX_MESSAGE = 300
+_MAX_SHOWN = 60
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to a readable length: a message quotes a value, not a whole file."""
+    shown = repr(value)
+    if len(shown) <= _MAX_SHOWN:
+        return shown
+    return f"{shown[:_MAX_SHOWN]}... ({len(value) if isinstance(value, str) else len(shown):,} characters)"
 
 
 def _type_words(expected: Any) -> str:
@@ -321,8 +354,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, (int, float)):
-        return f"the number {value!r} (quote it if you meant text)"
-    return f"{type(value).__name__} {value!r}"
+        return f"the number {_short(value)} (quote it if you meant text)"
+    return f"{type(value).__name__} {_short(value)}"
 
 
 def json_path(path: Sequence[str | int]) -> str:
@@ -334,8 +367,126 @@ def json_path(path: Sequence[str | int]) -> str:
 
 
 def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    if len(word) > 100:  # no id is that long, and difflib's time grows with it
+        return ""
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"; did you mean {match[0]!r}?" if match else ""
+
+
+# --------------------------------------------------------------------------- values
+
+
+@functools.cache
+def _date_form() -> re.Pattern[str]:
+    # The schema's own pattern: a value not of this form is the schema's to report, once.
+    return re.compile(load_schemas()["common.schema.json"]["$defs"]["date"]["pattern"])
+
+
+def _value_errors(doc: Document) -> Iterator[tuple[PathT, Diagnostic]]:
+    """Values of the right form that still mean nothing: a day the calendar lacks, a URL urllib cannot read.
+
+    Review dates and link checks, pages and the binder read these fields; a document without these errors and
+    without schema errors is safe to hand them. Only the few fields concerned are visited, not the whole tree.
+    """
+    data = doc.data
+    if not isinstance(data, dict):
+        return
+    dates: list[tuple[PathT, Any]] = [(("last_reviewed",), data.get("last_reviewed"))]
+    dates += [(("history", i, "date"), entry.get("date")) for i, entry in iter_items(data, "history")]
+    for path, value in dates:
+        if isinstance(value, str) and _date_form().match(value) and parse_day(value) is None:
+            yield (
+                path,
+                _located(doc, path, f"{json_path(path)}: {value!r} is not a real date{_why(value)}", "value.date"),
+            )
+    for path, url in _urls(data):
+        problem = _url_problem(url) if isinstance(url, str) else None
+        if problem is not None:
+            yield path, _located(doc, path, f"{json_path(path)}: malformed URL {_short(url)}: {problem}", "value.url")
+
+
+def _located(doc: Document, path: PathT, message: str, rule: str) -> Diagnostic:
+    line, col = doc.locate(path)
+    return Diagnostic(doc.display, line, col, "error", message, rule)
+
+
+def _why(day: str) -> str:
+    """The calendar's reason, e.g. ' (day is out of range for month)'."""
+    try:
+        year, month, *rest = (int(part) for part in day.split("-"))
+        date(year, month, rest[0] if rest else 1)
+    except ValueError as exc:
+        return f" ({exc})"
+    return ""  # pragma: no cover - only called for days parse_day refused
+
+
+def _urls(data: dict[str, Any]) -> Iterator[tuple[PathT, Any]]:
+    """Every field holding a link target: link urls (references, service and step links), contact web addresses."""
+    for i, link in iter_items(data, "references"):
+        yield ("references", i, "url"), link.get("url")
+    for i, service in iter_items(data, "services"):
+        for j, link in iter_items(service, "links"):
+            yield ("services", i, "links", j, "url"), link.get("url")
+    for i, phase in iter_items(data, "phases"):
+        for j, step in iter_items(phase, "steps"):
+            for k, link in iter_items(step, "links"):
+                yield ("phases", i, "steps", j, "links", k, "url"), link.get("url")
+    for i, contact in iter_items(data, "contacts"):
+        for j, method in iter_items(contact, "methods"):
+            if method.get("type") == "url":
+                yield ("contacts", i, "methods", j, "value"), method.get("value")
+
+
+def _url_problem(url: str) -> str | None:
+    """Why urllib cannot read ``url`` (an unclosed IPv6 bracket, a port that is no port), or None."""
+    try:
+        _ = urllib.parse.urlsplit(url).port  # the port is only parsed when asked for
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+# --------------------------------------------------------------------------- safe data
+
+
+def is_safe(doc: Document) -> bool:
+    """True when ``doc`` loaded and passed the schema and the value checks: every field reads as the schema says.
+
+    Reference errors do not make data unsafe (an unknown service is still a string)."""
+    return doc.ok and doc.schema_diagnostics is not None and not doc.schema_diagnostics
+
+
+def safe_view(project: Project) -> Project:
+    """The project as checks may read it: only safe documents, and index entries whose own data passed.
+
+    An entry of a catalog with errors elsewhere keeps its data (a broken service does not hide the tools); an
+    entry with errors inside keeps its id, so references and pages still resolve, and an empty mapping as data.
+    """
+    if all(is_safe(doc) for doc in project.documents):
+        return project
+
+    def clean(entry: Entry) -> Entry:
+        return entry if _entry_is_safe(entry) else replace(entry, data={})
+
+    old = project.index
+    index = Index(
+        tables={section: {k: clean(e) for k, e in table.items()} for section, table in old.tables.items()},
+        runbooks={k: clean(e) for k, e in old.runbooks.items()},
+        runbook_ids=old.runbook_ids,
+        site_variables={k: clean(e) for k, e in old.site_variables.items()},
+        site=clean(old.site) if old.site is not None else None,
+    )
+    documents = [doc for doc in project.documents if is_safe(doc)]
+    return Project(root=project.root, documents=documents, index=index, diagnostics=project.diagnostics)
+
+
+def _entry_is_safe(entry: Entry) -> bool:
+    doc = entry.doc
+    if not doc.ok or doc.schema_diagnostics is None:
+        return False
+    size = len(entry.path)
+    # Unsafe when an error lies inside the entry or on the way to it (a wrong type higher up).
+    return not any(bad[:size] == entry.path or entry.path[: len(bad)] == bad for bad in doc.invalid_paths)
 
 
 # --------------------------------------------------------------------------- cross-references
@@ -432,6 +583,14 @@ class _Checker:
             else:
                 ident = data.get("id")
                 if isinstance(ident, str):
+                    if ident in RESERVED_IDS:
+                        self.report(
+                            doc,
+                            ("id",),
+                            f"runbook id {ident!r} is reserved: {runbook_page(ident)} is the generated list of all "
+                            "runbooks; choose another id",
+                            "id.reserved",
+                        )
                     index.runbook_ids.setdefault(ident, []).append((doc, ()))
                     if ident in index.runbooks:
                         other = index.runbooks[ident]
@@ -458,6 +617,14 @@ class _Checker:
         ident = item.get("id")
         if not isinstance(ident, str):
             return
+        if ident in RESERVED_IDS and path[0] == "services":
+            self.report(
+                doc,
+                (*path, "id"),
+                f"service id {ident!r} is reserved: {service_page(ident)} is the generated list of all services; "
+                "choose another id",
+                "id.reserved",
+            )
         if ident in table:
             self.report(
                 doc,
@@ -542,8 +709,9 @@ class _Checker:
                 "escalation_policies",
                 "xref.policy",
             )
-            self.refs(doc, (*path, "dependencies"), service.get("dependencies"), "services", "xref.service")
-            if service.get("id") in (service.get("dependencies") or []):
+            dependencies = service.get("dependencies")
+            self.refs(doc, (*path, "dependencies"), dependencies, "services", "xref.service")
+            if isinstance(dependencies, list) and isinstance(service.get("id"), str) and service["id"] in dependencies:
                 self.report(doc, (*path, "dependencies"), "a service cannot depend on itself", "xref.service")
             for j, level in iter_items(service, "severity_scale"):
                 self.ref(
@@ -569,7 +737,7 @@ class _Checker:
             self.check_template(doc, path, template)
 
     def check_template(self, doc: Document, path: PathT, template: dict[str, Any]) -> None:
-        declared = {v.get("name") for _, v in iter_items(template, "variables")}
+        declared = {name for _, v in iter_items(template, "variables") if isinstance(name := v.get("name"), str)}
         used: set[str] = set()
         for field_name in ("subject", "body"):
             text = template.get(field_name)
@@ -590,11 +758,12 @@ class _Checker:
                         )
                     )
         for j, variable in iter_items(template, "variables"):
-            if variable.get("name") not in used:
+            name = variable.get("name")
+            if isinstance(name, str) and name not in used:
                 self.report(
                     doc,
                     (*path, "variables", j, "name"),
-                    f"variable {variable.get('name')!r} is declared but the template never uses it",
+                    f"variable {name!r} is declared but the template never uses it",
                     "xref.variable-unused",
                     level="warning",
                 )
@@ -623,7 +792,7 @@ class _Checker:
         """Phase and step identifiers (given or derived from titles) must be unique: they name test items."""
         phases: dict[str, int] = {}
         for i, phase in iter_items(data, "phases"):
-            pid = phase.get("id") or slug(str(phase.get("title", "")))
+            pid = _name(phase)
             if pid in phases:
                 self.report(
                     doc,
@@ -634,7 +803,7 @@ class _Checker:
             phases[pid] = i
             steps: dict[str, int] = {}
             for j, step in iter_items(phase, "steps"):
-                sid = step.get("id") or slug(str(step.get("title", "")))
+                sid = _name(step)
                 if sid in steps:
                     self.report(
                         doc,
@@ -760,6 +929,14 @@ class _Checker:
                         level="warning",
                     )
                 seen.setdefault(name, (doc, i))
+
+
+def _name(item: dict[str, Any]) -> str:
+    """A phase's or step's identifier: its id, or one derived from its title (whatever their types)."""
+    given = item.get("id")
+    if isinstance(given, str) and given:
+        return given
+    return slug(str(item.get("title", "")))
 
 
 def _as_written(code: str, offset: int, name: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Level
 from ..sitemap import page_paths
-from ..validate import Project
+from ..validate import Project, safe_view
 from . import Item, select
 from .commands import CommandChecker, command_items, template_items
 from .freshness import check_freshness, freshness_items
@@ -42,9 +42,12 @@ class Runner:
     """Runs items one at a time so every face can report progress and name results by item."""
 
     def __init__(self, project: Project, options: CheckOptions) -> None:
+        # Checks read fields as the schema describes them: they see only documents (and catalog entries) that
+        # passed the schema and value checks. Validation reports the rest.
+        project = safe_view(project)
         self.project = project
         self.options = options
-        # Files with schema or reference errors are reported by validation; their data is not trusted here.
+        # Files with reference errors are safe to read, but their items wait until validation passes.
         broken = {d.path for d in project.diagnostics if d.level == "error"}
         every = [*command_items(project), *template_items(project), *link_items(project), *freshness_items(project)]
         self.items: list[Item] = [item for item in every if item.doc.display not in broken]
