@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -116,3 +117,133 @@ def test_validate_does_not_import_mkdocs(broken_project: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.stdout.strip().splitlines()[-1] == "MODULES="
+
+
+# File names a contributor could commit: a newline that forges a workflow command, GitHub's own escape characters, a
+# workflow command at the start, the old "##[" form, terminal escapes, a bidi override, bytes that are not UTF-8.
+HOSTILE_NAMES = [
+    "x\n::error file=forged.yaml,line=1::forged.yaml",
+    "::warning::start.yaml",
+    "  ::indented.yaml",
+    "##[add-mask]mask.yaml",
+    "pct%0Acomma,colon:.yaml",
+    "cr\rname.yaml",
+    "esc\x1b[31mred.yaml",
+    "bidi\u202egnp.yaml",
+    "not-utf8-\udcff.yaml",
+]
+
+
+@pytest.fixture
+def hostile_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    runbooks = build_project(CASES / "valid" / "minimal", tmp_path)
+    for name in HOSTILE_NAMES:
+        (runbooks / name).write_text("id: [broken\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return [f"runbooks/{name}" for name in HOSTILE_NAMES]
+
+
+def _workflow_commands(line: str) -> list[str]:
+    """What GitHub's runner would take from a log line: '::' after leading spaces, or '##[' anywhere."""
+    found = ["::"] if line.lstrip().startswith("::") else []
+    return found + (["##["] if "##[" in line else [])
+
+
+def test_text_format_escapes_hostile_file_names(hostile_project: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "runbooks"]) == 1
+    out = capsys.readouterr().out
+    out.encode("utf-8")  # no lone surrogate reaches the stream
+    lines = out.splitlines()
+    assert len(lines) == len(HOSTILE_NAMES)  # one line each: no name broke a line
+    for line in lines:
+        assert line.endswith("(yaml.syntax)")
+        assert _workflow_commands(line) == []
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in line)
+    shown = {re.sub(r":\d+:\d+: error: .*$", "", line) for line in lines}
+    assert shown == {
+        "runbooks/x\\n::error file=forged.yaml,line=1::forged.yaml",
+        "runbooks/::warning::start.yaml",
+        "runbooks/  ::indented.yaml",
+        "runbooks/#\\x23[add-mask]mask.yaml",
+        "runbooks/pct%0Acomma,colon:.yaml",
+        "runbooks/cr\\rname.yaml",
+        "runbooks/esc\\x1b[31mred.yaml",
+        "runbooks/bidi\\u202egnp.yaml",
+        "runbooks/not-utf8-\\xff.yaml",
+    }
+
+
+def test_text_format_never_starts_a_line_with_two_colons() -> None:
+    from runbinder.diagnostics import Diagnostic
+
+    lines = [Diagnostic(path, 1, 1, "error", "m", "r").text() for path in ("::error file=a::b", "  ::x", "\t::x")]
+    assert [_workflow_commands(line) for line in lines] == [[], [], []]
+    assert lines == ["./::error file=a::b:1:1: error: m (r)", "./  ::x:1:1: error: m (r)", "\\t::x:1:1: error: m (r)"]
+
+
+def _github_v2(line: str) -> tuple[str, dict[str, str], str]:
+    """GitHub's runner parsing a workflow command (ActionCommand.TryParseV2), with its unescaping."""
+    assert line.startswith("::")
+    end = line.index("::", 2)
+    info, data = line[2:end], line[end + 2 :]
+    command, _, props = info.partition(" ")
+    properties = {}
+    for pair in props.strip().split(","):
+        key, _, value = pair.partition("=")
+        for escaped, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+            value = value.replace(escaped, char)
+        properties[key] = value
+    for escaped, char in (("%0D", "\r"), ("%0A", "\n"), ("%25", "%")):
+        data = data.replace(escaped, char)
+    return command, properties, data
+
+
+def test_github_format_escapes_hostile_file_names(
+    hostile_project: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--format", "github", "runbooks"]) == 1
+    out = capsys.readouterr().out
+    out.encode("utf-8")
+    lines = out.splitlines()
+    assert len(lines) == len(HOSTILE_NAMES)
+    files = set()
+    for line in lines:
+        command, properties, data = _github_v2(line)
+        assert command == "error"
+        assert set(properties) == {"file", "line", "col", "title"}
+        assert properties["title"] == "yaml.syntax"
+        assert "\n" not in data
+        files.add(properties["file"])
+    # GitHub decodes the names it can match in a pull request back to the real ones; control characters it does not
+    # escape itself are shown, not sent to its log viewer.
+    assert {
+        "runbooks/x\n::error file=forged.yaml,line=1::forged.yaml",
+        "runbooks/::warning::start.yaml",
+        "runbooks/  ::indented.yaml",
+        "runbooks/##[add-mask]mask.yaml",
+        "runbooks/pct%0Acomma,colon:.yaml",
+        "runbooks/cr\rname.yaml",
+        "runbooks/esc\\x1b[31mred.yaml",
+        "runbooks/bidi\\u202egnp.yaml",
+        "runbooks/not-utf8-\\xff.yaml",
+    } == files
+
+
+def test_github_format_escapes_messages() -> None:
+    from runbinder.diagnostics import Diagnostic
+
+    line = Diagnostic("a.yaml", 1, 2, "warning", "50% done\r\nnext: a,b \x1b[0m", "x.y").github()
+    assert line == "::warning file=a.yaml,line=1,col=2,title=x.y::50%25 done%0D%0Anext: a,b \\x1b[0m"
+    assert _github_v2(line)[2] == "50% done\r\nnext: a,b \\x1b[0m"
+
+
+def test_json_format_keeps_hostile_file_names_exactly(
+    hostile_project: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--format", "json", "runbooks"]) == 1
+    out = capsys.readouterr().out
+    out.encode("utf-8")
+    for line in out.splitlines():
+        assert _workflow_commands(line) == []
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in line)
+    assert {item["path"] for item in json.loads(out)} == set(hostile_project)  # JSON escapes are lossless

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from . import __version__
-from .diagnostics import FORMATS
+from .diagnostics import FORMATS, printable
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -195,8 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a crash is a bug, but the user still gets one readable line
         if os.environ.get("RUNBINDER_DEBUG"):
             raise
+        # The exception may quote a file's content: control characters escaped, so it stays one line.
         print(
-            f"runbinder: internal error: {type(exc).__name__}: {exc}\n"
+            f"runbinder: internal error: {type(exc).__name__}: {printable(str(exc))}\n"
             "This is a bug in runbinder; run again with RUNBINDER_DEBUG=1 for details.",
             file=sys.stderr,
         )
