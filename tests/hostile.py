@@ -40,7 +40,7 @@ MARKDOWN_PAYLOADS: list[tuple[str, str]] = [
     ("unclosed-fence", "```\n<img src=x onerror=alert(1)>"),
     ("rejected-fence", "~~~~~~~x y z\n<img src=x onerror=alert(1)>\n~~~"),
     ("indented-fence", "    ```\n    <img src=x onerror=alert(1)>\n    ```"),
-    ("mermaid-fence", "```mermaid\ngraph TD\nA[\"<img src=x onerror=alert(1)>\"]-->B\nclick A call alert(1)\n```"),
+    ("mermaid-fence", '```mermaid\ngraph TD\nA["<img src=x onerror=alert(1)>"]-->B\nclick A call alert(1)\n```'),
     ("attr-list", 'Paragraph\n{: onclick="alert(1)" }'),
     ("attr-list-inline", "text {: onmouseover=alert(1) }"),
     ("attr-list-code", "`code`{: onclick=alert(1) }"),

@@ -21,11 +21,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from . import safe
 from .publish import _alive
@@ -316,12 +318,28 @@ BINDER_POLICY = "; ".join(
 
 
 def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
+    """Print the binder page to PDF bytes in a confined headless Chromium."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _print_here(html_text, directory, chromium, paper)
+    # Called from code that runs an event loop in this thread (an async caller, or a Playwright session of its
+    # own): Playwright's sync API must run in a thread without one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print_here, html_text, directory, chromium, paper).result()
+
+
+def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
     from playwright.sync_api import Route, sync_playwright
 
     document = directory / "binder.html"
     document.write_text(html_text, encoding="utf-8")
     own = directory.resolve().as_uri() + "/"
-    refused: list[str] = []
+    refused: list[str] = []  # navigations of the page itself that were refused
 
     def only_own_files(route: Route) -> None:
         # Every request of every frame and popup passes here: the binder's folder is all the browser may read.
@@ -329,7 +347,8 @@ def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
         if url.startswith(own) and ".." not in url[len(own) :]:
             route.continue_()
         else:
-            refused.append(url)
+            if route.request.is_navigation_request() and route.request.frame == route.request.frame.page.main_frame:
+                refused.append(url)
             route.abort("accessdenied")
 
     with sync_playwright() as playwright:
@@ -340,9 +359,12 @@ def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
             page = context.new_page()
             # Laying out and drawing a large binder takes a while: a fixed 30 s would fail at a few hundred
             # runbooks. Allow two minutes plus a second per diagram for loading, drawing and printing.
-            page.set_default_timeout(120_000 + 1_000 * html_text.count('class="mermaid"'))
+            timeout = 120_000 + 1_000 * html_text.count('class="mermaid"')
+            page.set_default_timeout(timeout)
+            left: list[str] = []
+            page.on("framenavigated", lambda frame: left.append(frame.url) if frame == page.main_frame else None)
             page.goto(document.as_uri(), wait_until="domcontentloaded")
-            page.wait_for_function("window.__runbinderDone === true || window.__runbinderError !== undefined")
+            _wait_until_drawn(page, timeout / 1000, left, document.as_uri(), refused)
             error = page.evaluate("window.__runbinderError")
             if error:
                 raise BinderError(f"a diagram failed to render: {error}")
@@ -388,6 +410,27 @@ def marker_pages(pdf: bytes, parts: Sequence[Section]) -> dict[str, int]:
             if int(index) < len(parts):
                 found.setdefault(parts[int(index)].key, number)
     return found
+
+
+def _wait_until_drawn(page: Any, seconds: float, left: list[str], own: str, refused: list[str]) -> None:
+    """Wait for the drawing script to finish, in short steps, so a page that navigated away (which the routing
+    refuses, leaving an error page) fails at once instead of after the whole timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + seconds
+    while True:
+        elsewhere = [url for url in left if url != own]
+        if elsewhere:
+            target = (refused or elsewhere)[0]
+            raise BinderError(f"the binder page tried to leave for {target[:120]}: refused")
+        try:
+            page.wait_for_function(
+                "window.__runbinderDone === true || window.__runbinderError !== undefined", timeout=1_000
+            )
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise BinderError(f"the diagrams did not finish drawing within {seconds:.0f} s") from None
 
 
 TEMP_PREFIX = "runbinder-binder-"
