@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Level
 from .loader import Document
 from .schemas import markdown_fields, markdown_tree
 
@@ -28,6 +28,6 @@ def markdown_diagnostics(doc: Document) -> list[Diagnostic]:
 
         for finding in markdown_findings(text):
             line, col = doc.locate_in_scalar(path, finding.offset)
-            level = "error" if finding.level == "error" else "warning"
+            level: Level = "error" if finding.level == "error" else "warning"
             out.append(Diagnostic(doc.display, line, col, level, finding.message, finding.rule))
     return out
