@@ -8,7 +8,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +204,65 @@ def test_mkdocs_plugin_prints_the_binder_with_the_site(tmp_path: Path) -> None:
     pdf = tmp_path / "site" / "binder.pdf"
     assert _pages(pdf) >= 5
     assert "https://runbooks.example.com/runbooks/payments-latency.html" in _squash(_text(pdf))
+
+
+def _start_binder(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """`runbinder binder` on the bundled runbooks with its own TMPDIR, once Chromium is up and printing."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runbinder", "binder", str(ROOT / "runbooks"), "-o", str(tmp_path / "b.pdf")],
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not list(temp.glob("playwright_chromiumdev_profile-*")):
+        assert process.poll() is None, "the binder ended before Chromium started"
+        assert time.monotonic() < deadline, "Chromium did not start within 60 s"
+        time.sleep(0.1)
+    return process, temp
+
+
+def _processes_using(path: Path) -> list[str]:
+    found = subprocess.run(["pgrep", "-fa", str(path)], capture_output=True, text=True, check=False).stdout
+    return [line for line in found.splitlines() if "pgrep" not in line]
+
+
+def _wait_for_no_processes(path: Path, seconds: float = 30) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while (left := _processes_using(path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_binder_leaves_no_process_and_no_temporary_folder(tmp_path: Path, sig: signal.Signals) -> None:
+    _require_tools()
+    process, temp = _start_binder(tmp_path)
+    process.send_signal(sig)
+    assert process.wait(timeout=60) == 130  # "interrupted", after cleaning up
+    assert _wait_for_no_processes(temp) == []
+    assert sorted(p.name for p in temp.iterdir()) == []
+    assert not (tmp_path / "b.pdf").exists()
+
+
+def test_a_killed_binders_leftovers_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    _require_tools()
+    process, temp = _start_binder(tmp_path)
+    process.kill()
+    process.wait(timeout=60)
+    # Playwright's driver notices its parent is gone and closes Chromium with its profile.
+    assert _wait_for_no_processes(temp) == []
+    left = sorted(p.name for p in temp.iterdir())
+    assert [name for name in left if name.startswith(f"runbinder-binder-{process.pid}-")] == left != []
+    from runbinder import binder
+
+    original = tempfile.tempdir
+    tempfile.tempdir = str(temp)
+    try:
+        with binder._workspace() as fresh:
+            assert sorted(p.name for p in temp.iterdir()) == [fresh.name]
+    finally:
+        tempfile.tempdir = original
+    assert sorted(p.name for p in temp.iterdir()) == []

@@ -344,7 +344,8 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> b
     def only_own_files(route: Route) -> None:
         # Every request of every frame and popup passes here: the binder's folder is all the browser may read.
         url = route.request.url
-        if url.startswith(own) and ".." not in url[len(own) :]:
+        inside = url[len(own) :]
+        if url.startswith(own) and ".." not in inside and not inside.startswith("chromium-tmp"):
             route.continue_()
         else:
             if route.request.is_navigation_request() and route.request.frame == route.request.frame.page.main_frame:
@@ -352,7 +353,12 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> b
             route.abort("accessdenied")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        # Chromium's own scratch folders go inside the binder's folder, so they go when it goes.
+        scratch = directory / "chromium-tmp"
+        scratch.mkdir(exist_ok=True)
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS, env={**os.environ, "TMPDIR": str(scratch)}
+        )
         try:
             context = browser.new_context(accept_downloads=False, service_workers="block")
             context.route("**/*", only_own_files)
