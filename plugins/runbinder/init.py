@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 from datetime import date
 from pathlib import Path
 
@@ -25,19 +25,54 @@ def plan(target: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+class InitError(Exception):
+    """Writing stopped part-way (a permission, a full disk, a file or link that appeared meanwhile)."""
+
+    def __init__(self, written: list[Path], reason: str) -> None:
+        super().__init__(reason)
+        self.written = written
+        self.reason = reason
+
+
 def init(target: Path) -> list[Path]:
-    """Write the scaffold into ``target``; refuses (FileExistsError) before writing if any file exists."""
+    """Write the scaffold into ``target``; refuses (FileExistsError) before writing if any file exists.
+
+    Nothing is written outside ``target``: a file or folder that is a symbolic link (dangling or not) counts as
+    existing, each file is created exclusively without following links, and every folder created or used must
+    resolve inside ``target``. If writing fails part-way, InitError lists what was written."""
     pairs = plan(target)
-    existing = [dest for _, dest in pairs if dest.exists()]
+    existing = [dest for _, dest in pairs if os.path.lexists(dest)]
+    existing += [folder for folder in _folders(target, pairs) if os.path.islink(folder)]
     if existing:
-        raise FileExistsError(", ".join(str(p) for p in existing))
-    written = []
+        raise FileExistsError(", ".join(str(p) for p in sorted(set(existing))))
+    written: list[Path] = []
     today = date.today().isoformat()
-    for source, dest in pairs:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if source.suffix == ".yaml":  # the example runbook was reviewed today, by whoever creates the site
-            dest.write_text(source.read_text(encoding="utf-8").replace("__TODAY__", today), encoding="utf-8")
-        else:
-            shutil.copyfile(source, dest)
-        written.append(dest)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        root = target.resolve()
+        for source, dest in pairs:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if not dest.parent.resolve().is_relative_to(root):
+                raise InitError(written, f"{dest.parent} leads outside {target}")
+            data = source.read_bytes()
+            if source.suffix == ".yaml":  # the example runbook was reviewed today, by whoever creates the site
+                data = data.replace(b"__TODAY__", today.encode())
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(dest, flags, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            written.append(dest)
+    except OSError as exc:
+        raise InitError(written, f"{exc.filename or target}: {exc.strerror or exc}") from exc
     return written
+
+
+def _folders(target: Path, pairs: list[tuple[Path, Path]]) -> set[Path]:
+    """Every folder inside ``target`` that init would write into."""
+    folders = set()
+    for _, dest in pairs:
+        folder = dest.parent
+        while folder != target and target in folder.parents:
+            folders.add(folder)
+            folder = folder.parent
+    return folders
