@@ -29,6 +29,8 @@ def test_try_repo_runs_the_hook(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        # pre-commit installs the hook's environment from the registry: hold it to the lock, as make venv does.
+        "PIP_CONSTRAINT": str(ROOT / "constraints.txt"),
         "GIT_AUTHOR_NAME": "t",
         "GIT_AUTHOR_EMAIL": "t@example.com",
         "GIT_COMMITTER_NAME": "t",
