@@ -7,10 +7,12 @@ pre-commit runs on every commit, never pays for MkDocs or Markdown.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -226,7 +228,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from .init import init
+    from .init import InitError, init
 
     target: Path = args.directory
     try:
@@ -234,6 +236,11 @@ def _init(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         print(f"runbinder init: would overwrite existing files, nothing written: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except InitError as exc:
+        written_list = ", ".join(str(p) for p in exc.written)
+        done = f"; written before that: {written_list}" if exc.written else "; nothing written"
+        print(f"runbinder init: stopped: {printable(exc.reason)}{done}", file=sys.stderr)
+        return EXIT_PROBLEMS
     for path in written:
         print(f"created {path}")
     print(
@@ -327,6 +334,22 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failing else EXIT_OK
 
 
+@contextlib.contextmanager
+def _interrupt_on_termination() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the run the way Ctrl-C does, so the browser is closed and temporary files removed
+    (the default would kill Python without running any cleanup)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _progress(done: int, total: int) -> None:
     width = 30
     filled = width * done // max(total, 1)
@@ -361,7 +384,8 @@ def _binder(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     options = BinderOptions(paper=args.paper, site_url=args.site_url, chromium=chromium, revision=git_revision(root))
     try:
-        output, pages, _ = make_binder(project.index, args.output, options)
+        with _interrupt_on_termination():
+            output, pages, _ = make_binder(project.index, args.output, options)
     except BinderError as exc:
         print(f"runbinder binder: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
