@@ -207,3 +207,24 @@ def test_large_sites_get_an_overview_navigation(tmp_path: Path) -> None:
     assert len(runbooks) == 13
     index = (tmp_path / "overview" / "site" / "runbooks" / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{p.name}"' in index for p in runbooks if p.name != "index.html")
+
+
+def test_no_page_has_an_id_twice(built_site: Path) -> None:
+    from html.parser import HTMLParser
+
+    class Ids(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.ids += [value for name, value in attrs if name == "id" and value]
+
+    repeated = {}
+    for page in sorted(built_site.rglob("*.html")):
+        parser = Ids()
+        parser.feed(page.read_text(encoding="utf-8"))
+        twice = sorted({i for i in parser.ids if parser.ids.count(i) > 1})
+        if twice:
+            repeated[page.relative_to(built_site).as_posix()] = twice
+    assert repeated == {}
