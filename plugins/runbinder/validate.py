@@ -23,6 +23,7 @@ from typing import Any
 from .diagnostics import Diagnostic, Level
 from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
 from .placeholders import bare_uses, command_uses, template_uses
+from .prose import markdown_diagnostics
 from .review import parse_day
 from .schemas import is_valid, load_schemas, validator
 from .sitemap import RESERVED_IDS, runbook_page, service_page
@@ -252,7 +253,9 @@ def _dedupe(items: Iterable[Diagnostic]) -> list[Diagnostic]:
 def _judge(doc: Document) -> None:
     """Fill ``doc.schema_diagnostics`` (schema and value errors) and ``doc.invalid_paths`` (where they are)."""
     found = [*_schema_errors(doc), *_value_errors(doc)]
-    doc.schema_diagnostics = [d for _, d in found]
+    # What the Markdown door will neutralise (markdown.unsafe) is reported with the document's own problems, but
+    # does not make its data unsafe to read: the renderers and checks handle such text by construction.
+    doc.schema_diagnostics = [d for _, d in found] + markdown_diagnostics(doc)
     doc.invalid_paths = list(dict.fromkeys(p for p, _ in found))
 
 
