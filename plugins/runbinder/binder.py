@@ -203,7 +203,7 @@ def build_html(
     reserve_numbers: bool = False,
 ) -> str:
     """The whole binder as one HTML document. With ``page_numbers`` the TOC and cross-references carry them."""
-    renderer = SiteRenderer(index, today=options.today)
+    renderer = SiteRenderer(index, today=options.today, print_mode=True)
     pages = {path: page.markdown for path, page in renderer.pages().items()}
     parts = sections(renderer)
     known = {s.page: s.key for s in parts}

@@ -77,6 +77,8 @@ def validator(kind: str) -> Any:
 
 
 MARKDOWN_REF = "common.schema.json#/$defs/markdown"
+MAX_NESTING = 6
+"""How deep a recursive definition (a step's sub-steps) is followed when finding Markdown fields."""
 Tree = dict[str, Any]
 """Where Markdown fields sit in a document: property names (and ``*`` for list items) down to ``True`` leaves."""
 
@@ -104,7 +106,7 @@ def _tree(schema: dict[str, Any], file: str, schemas: dict[str, dict[str, Any]],
         target, ref_file, full = _resolve(schema, file, schemas)
         if full == MARKDOWN_REF:
             return True
-        if full in seen:  # a recursive definition: its Markdown fields are found at the first level
+        if seen.count(full) >= MAX_NESTING:  # a recursive definition (steps within steps): followed this deep
             return None
         return _tree(target, ref_file, schemas, (*seen, full))
     out: Tree = {}

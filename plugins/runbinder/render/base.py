@@ -55,12 +55,14 @@ class Renderer:
     """The project's data for rendering, and the links between its things.
 
     ``directory_urls`` is MkDocs' ``use_directory_urls`` for links inside Markdown fields; None writes them as
-    ``.md`` paths (the binder maps those to its own sections)."""
+    ``.md`` paths (the binder maps those to its own sections). ``print_mode`` renders for paper (the binder and
+    print.html): nothing folded away."""
 
     index: Index
     today: date
     directory_urls: bool | None = None
     docs_pages: frozenset[str] = frozenset()
+    print_mode: bool = False
     backlinks: dict[tuple[str, str], list[Ref]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import safe
+from ..languages import highlight
 from ..review import review_due
 from ..sitemap import PAGES, runbook_page
 from ..validate import slug
@@ -27,7 +28,6 @@ FIXED_IDS = (
     "change-history",
     "referenced-by",
 )
-HIGHLIGHT = {"sh": "bash", "promql": "text", "markdown": "markdown", "php": "php", "text": "text"}
 
 
 def runbook(r: Renderer, rb: Data) -> b.Page:
@@ -89,11 +89,13 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
         if rb.get(key):
             parts.append(b.heading(2, title, key))
             parts.append(r.md_list(rb[key], here))
+    parts += _sections(r, rb, "before-phases", here, anchors)
     if rb.get("flow"):
         parts.append(b.heading(2, "Decision flow", "decision-flow"))
         parts.append(b.fence(runbook_flow(rb["flow"]), "mermaid"))
     for number, phase in enumerate(rb["phases"], 1):
         parts.append(_phase(r, phase, number, here, anchors))
+    parts += _sections(r, rb, "after-phases", here, anchors)
     if rb.get("variables"):
         parts.append(b.heading(2, "Variables", "variables"))
         parts.append("Replace these placeholders before running a command. Never paste a secret into a ticket or chat.")
@@ -166,6 +168,23 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
     return b.Page(here, str(rb["title"]), b.join(parts))
 
 
+def _sections(r: Renderer, rb: Data, placement: str, here: str, anchors: b.Anchors) -> list[str]:
+    """The runbook's labelled sections that go ``placement`` (before or after the phases)."""
+    out = []
+    for section in rb.get("sections", []):
+        if section.get("placement", "after-phases") != placement:
+            continue
+        anchor = anchors.take(str(section.get("id") or slug(str(section["title"]))))
+        if section.get("collapsed") and not r.print_mode:
+            # Folded on the site; the heading keeps the section in the page's contents and gives it its address.
+            out.append(b.heading(2, safe.md_text(section["title"]), anchor))
+            out.append(b.admonition("note", str(section["title"]), r.md(section["text"], here), collapsible=True))
+        else:
+            out.append(b.heading(2, safe.md_text(section["title"]), anchor))
+            out.append(r.md(section["text"], here))
+    return out
+
+
 def _day(day: object) -> str:
     return day.isoformat() if hasattr(day, "isoformat") else str(day)
 
@@ -189,39 +208,64 @@ def _phase(r: Renderer, phase: Data, number: int, here: str, anchors: b.Anchors)
     if phase.get("description"):
         parts.append(r.md(phase["description"], here))
     for step_number, step in enumerate(phase["steps"], 1):
-        heading = f"{number}.{step_number} {step['title']}"
-        parts.append(b.heading(3, safe.md_text(heading), anchors.take(f"{pid}-{step_id(step)}")))
-        if step.get("when"):
-            parts.append(f"*When:* {safe.md_text(step['when'])}")
-        if step.get("text"):
-            parts.append(r.md(step["text"], here))
-        for command in step.get("commands", []):
-            parts.append(command_block(r, command, here))
-        if step.get("checklist"):
-            parts.append(r.md_list(step["checklist"], here, tasks=True))
-        if step.get("runbook"):
-            parts.append(f"See {r.link('runbook', step['runbook'], here)}.")
-        if step.get("links"):
-            parts.append(r.links(step["links"], here))
+        parts.append(_step(r, step, f"{number}.{step_number}", 3, pid, here, anchors))
     return b.join(parts)
 
 
-def highlight(language: str) -> str:
-    """The Pygments lexer name for a command language (PromQL has none: shown as text)."""
-    return HIGHLIGHT.get(language, language)
+def _step(r: Renderer, step: Data, number: str, level: int, parent: str, here: str, anchors: b.Anchors) -> str:
+    """A step with its sub-steps (one heading level down, numbered under it) and its alternatives."""
+    anchor = anchors.take(f"{parent}-{step_id(step)}")
+    parts = [b.heading(min(level, 6), safe.md_text(f"{number} {step['title']}"), anchor)]
+    parts.append(_doing(r, step, here))
+    if step.get("alternatives"):
+        ways = step["alternatives"]
+        parts.append(f"Do **one** of these {len(ways)}:")
+        for k, way in enumerate(ways, 1):
+            body = [_doing(r, way, here)]
+            for sub_number, sub in enumerate(way.get("steps", []), 1):
+                body.append(
+                    _step(r, sub, f"{number}.{k}.{sub_number}", level + 1, f"{anchor}-option-{k}", here, anchors)
+                )
+            parts.append(b.admonition("abstract", f"Option {k} of {len(ways)}: {way['title']}", b.join(body)))
+    for sub_number, sub in enumerate(step.get("steps", []), 1):
+        parts.append(_step(r, sub, f"{number}.{sub_number}", level + 1, anchor, here, anchors))
+    return b.join(parts)
+
+
+def _doing(r: Renderer, item: Data, here: str) -> str:
+    """What a step (or one way of doing it) says to do: when, text, commands, check boxes, hand-over, links."""
+    parts = []
+    if item.get("when"):
+        parts.append(f"*When:* {safe.md_text(item['when'])}")
+    if item.get("text"):
+        parts.append(r.md(item["text"], here))
+    for command in item.get("commands", []):
+        parts.append(command_block(r, command, here))
+    if item.get("checklist"):
+        parts.append(r.md_list(item["checklist"], here, tasks=True))
+    if item.get("runbook"):
+        parts.append(f"See {r.link('runbook', item['runbook'], here)}.")
+    if item.get("links"):
+        parts.append(r.links(item["links"], here))
+    return b.join(parts) if parts else ""
 
 
 def command_block(r: Renderer, command: Data, here: str) -> str:
     """A command: its code, what to type into it, its expected output and note; a warning box when it changes
     state."""
-    language = str(command.get("language", "bash"))
-    body = [safe.code_block(command["code"], highlight(language))]
+    body = []
+    if command.get("runs_in"):
+        body.append(f"*Run inside:* {safe.md_text(command['runs_in'])}")
+    body.append(safe.code_block(command["code"], highlight(command.get("language"))))
     if command.get("input"):
         body.append("Then type:")
-        body.append(safe.code_block(command["input"], highlight(str(command.get("input_language", "text")))))
+        body.append(safe.code_block(command["input"], highlight(command.get("input_language", "text"))))
     if command.get("expected_output"):
         body.append("Expected output:")
         body.append(safe.code_block(command["expected_output"], "text"))
+    if command.get("sample_output"):
+        body.append("Sample output:")
+        body.append(safe.code_block(command["sample_output"], "text"))
     if command.get("note"):
         body.append(r.md(command["note"], here))
     title = str(command.get("title", ""))
