@@ -15,9 +15,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .diagnostics import FORMATS, printable
+
+if TYPE_CHECKING:
+    from .alerts import Coverage
+    from .diagnostics import Diagnostic
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -136,6 +141,64 @@ def _parser() -> argparse.ArgumentParser:
         help="hours an online result stays valid (default: 24; 0 fetches every URL again)",
     )
 
+    check.add_argument(
+        "--rules",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE_OR_GLOB",
+        help="also check these Prometheus rule files against the runbooks, as `runbinder alerts` does",
+    )
+
+    alerts = commands.add_parser(
+        "alerts",
+        help="check alerting rules against the runbooks: rules without a runbook, runbook_url, stale runbook alerts",
+        description=(
+            "Read Prometheus rule files and Kubernetes PrometheusRule manifests and the runbook project at PATH, and "
+            "classify every alerting rule and every runbook alert: a rule no runbook handles (alert.no-runbook), a "
+            "runbook_url that does not lead to the alert's page (alert.runbook-url), a rule two runbooks claim "
+            "(alert.ambiguous), a runbook alert no rule fires (runbook.no-rule, a warning). --write-urls points "
+            "every handled rule's runbook_url at its alert's page, editing the files in place. "
+            "Exit status: 0 no errors, 1 problems found, 2 usage error."
+        ),
+    )
+    alerts.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=Path("runbooks"),
+        metavar="PATH",
+        help="the runbook project (default: ./runbooks)",
+    )
+    alerts.add_argument(
+        "--rules",
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="FILE_OR_GLOB",
+        help="rule files, directories or globs (quote them: `**` is expanded here); give PATH before --rules",
+    )
+    alerts.add_argument(
+        "--site-url",
+        metavar="URL",
+        help="the published site's address: runbook_url must then be exactly the alert's page under it",
+    )
+    alerts.add_argument(
+        "--directory-urls",
+        action="store_true",
+        help="the site is built with use_directory_urls: true (alerts/#alert-X, not alerts.html#alert-X)",
+    )
+    alerts.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    alerts.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    alerts.add_argument("-q", "--quiet", action="store_true", help="print no summary line")
+    alerts.add_argument(
+        "--write-urls",
+        action="store_true",
+        help="set the runbook_url of every rule a runbook handles to its alert's page (needs --site-url), "
+        "in place, keeping comments and layout",
+    )
+    alerts.add_argument("--dry-run", action="store_true", help="with --write-urls: print the diff, write nothing")
+
     binder = commands.add_parser(
         "binder",
         help="print the incident binder: one PDF with everything, for when the site or the network is down",
@@ -185,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "alerts":
+            return _alerts(args)
         if args.command == "init":
             return _init(args)
         if args.command == "check":
@@ -277,6 +342,7 @@ def _rules(values: list[str]) -> list[str]:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .checks import select
     from .checks.links import DEFAULT_SKIP_HOSTS, OnlineOptions, check_site
     from .checks.runner import CheckOptions, Runner
     from .diagnostics import format_diagnostics, summary
@@ -293,6 +359,9 @@ def _check(args: argparse.Namespace) -> int:
         selected = expand(paths)
     except UsageError as exc:
         print(f"runbinder check: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.rules and (unmatched := _unmatched_rules(args.rules)):
+        print(f"runbinder check: --rules {unmatched}", file=sys.stderr)
         return EXIT_USAGE
     cwd = Path.cwd()
     docs_dir = args.docs_dir or (Path("docs") if Path("docs").is_dir() else None)
@@ -323,6 +392,9 @@ def _check(args: argparse.Namespace) -> int:
         found = list(project.diagnostics) + runner.run_all(_progress if show_progress else None)
         shown = {display_path(p, cwd) for p in files}
         diagnostics += [d for d in found if d.path in shown or d in project.diagnostics]
+        if args.rules and root is not None:
+            alert_findings = _alert_coverage(root, args.rules, cwd, None, False)[1].diagnostics
+            diagnostics += [d for d in select(alert_findings, options.select, options.ignore) if d not in diagnostics]
     if args.site is not None:
         diagnostics += check_site(args.site, display_path(args.site, cwd))
     if show_progress:
@@ -391,3 +463,93 @@ def _binder(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     print(f"wrote {output} ({pages} pages)")
     return EXIT_OK
+
+
+def _unmatched_rules(patterns: Sequence[str]) -> str | None:
+    """What to say about the first rule pattern that names no file, or None."""
+    from .rules import expand as expand_rules
+
+    _, empty = expand_rules(patterns, Path.cwd())
+    return f"{empty[0]!r}: no such file, and no YAML file matches it" if empty else None
+
+
+def _alert_coverage(
+    root: Path, patterns: Sequence[str], cwd: Path, site_url: str | None, directory_urls: bool
+) -> tuple[list[Diagnostic], Coverage]:
+    """The runbook project's own errors and the alerts check of ``patterns`` against it (the whole project: every
+    runbook alert counts, whichever files were named)."""
+    from .alerts import check as check_alerts
+    from .validate import load_project, safe_view
+
+    project = load_project(root, None, cwd)
+    errors = [d for d in project.diagnostics if d.level == "error"]
+    coverage, _ = check_alerts(
+        safe_view(project).index, patterns, cwd, cwd, site_url=site_url, directory_urls=directory_urls
+    )
+    return errors, coverage
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    import json
+
+    from .alerts import write_urls
+    from .diagnostics import _JSON_UNSAFE, _json_escape, format_diagnostics  # the json format's own escaping
+    from .validate import find_root
+
+    root = find_root(args.path) if args.path.exists() else None
+    if root is None:
+        print(f"runbinder alerts: {args.path}: no catalog.yaml here or above", file=sys.stderr)
+        return EXIT_USAGE
+    if args.dry_run and not args.write_urls:
+        print("runbinder alerts: --dry-run goes with --write-urls", file=sys.stderr)
+        return EXIT_USAGE
+    if args.write_urls and not args.site_url:
+        print("runbinder alerts: --write-urls needs --site-url: runbook_url must be an absolute URL", file=sys.stderr)
+        return EXIT_USAGE
+    if unmatched := _unmatched_rules(args.rules):
+        print(f"runbinder alerts: --rules {unmatched}", file=sys.stderr)
+        return EXIT_USAGE
+    cwd = Path.cwd()
+    errors, coverage = _alert_coverage(root, args.rules, cwd, args.site_url, args.directory_urls)
+    refused: list[Diagnostic] = []
+    if args.write_urls:
+        writes = write_urls(coverage, dry_run=args.dry_run)
+        refused = writes.refused
+        if args.dry_run:
+            for diff in writes.diffs.values():
+                sys.stdout.write("".join(printable(line) + "\n" for line in diff.splitlines()))
+            sys.stdout.write(format_diagnostics(refused, "text") if args.format == "text" else "")
+            count = sum(writes.written.values())
+            print(f"would set {count} runbook_url(s) in {len(writes.written)} file(s)", file=sys.stderr)
+            return EXIT_PROBLEMS if refused else EXIT_OK
+        for display, count in writes.written.items():
+            print(f"set {count} runbook_url(s) in {printable(display)}", file=sys.stderr)
+        # What is left to do, read from the files as they now are.
+        errors, coverage = _alert_coverage(root, args.rules, cwd, args.site_url, args.directory_urls)
+    found = [*errors, *coverage.diagnostics, *refused]
+    if args.format == "json":
+        report = coverage.report(extra=[*errors, *refused])
+        sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, json.dumps(report, indent=2, ensure_ascii=False)) + "\n")
+    else:
+        sys.stdout.write(format_diagnostics(found, args.format))
+    if args.format == "text" and not args.quiet:
+        print(_alerts_summary(coverage.summary()), file=sys.stderr)
+    failing = [d for d in found if d.level == "error" or args.strict]
+    return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def _alerts_summary(counts: dict[str, int]) -> str:
+    def n(count: int, one: str, many: str | None = None) -> str:
+        return f"{count} {one if count == 1 else (many or one + 's')}"
+
+    several = counts["names_at_several_severities"]
+    return (
+        f"{n(counts['rule_files'], 'rule file')}: {n(counts['rules'], 'alerting rule')} "
+        f"({n(counts['alert_names'], 'alert name')}, {several} at several severities), "
+        f"{n(counts['runbook_alerts'], 'runbook alert')}; "
+        f"{n(counts['names_without_runbook'], 'alert')} without a runbook "
+        f"({n(counts['rules_without_runbook'], 'rule')}), "
+        f"{n(counts['runbook_urls_missing'] + counts['runbook_urls_wrong'], 'runbook_url')} to fix, "
+        f"{n(counts['rules_ambiguous'], 'rule')} claimed by several runbooks, "
+        f"{n(counts['runbook_alerts_without_rule'], 'runbook alert')} without a rule"
+    )

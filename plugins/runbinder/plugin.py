@@ -24,9 +24,13 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from . import csp, publish
+from .alerts import Coverage
+from .alerts import check as check_alerts
 from .loader import Document, digest
+from .render.lists import alerts_page
 from .render.site import SiteRenderer, severity_css
-from .validate import Project, load_project
+from .sitemap import PAGES
+from .validate import Project, load_project, safe_view
 
 log = get_plugin_logger(__name__)
 
@@ -99,6 +103,13 @@ class RunbinderConfig(Config):
     """Build into a staging folder beside site_dir and replace the published site in one step only when the
     build succeeded: a failed, strict-failed or killed build never costs the last good site."""
 
+    alert_rules = c.ListOfItems(c.Type(str), default=[])
+    """Prometheus rule files and Kubernetes PrometheusRule manifests (files, folders or globs, relative to
+    mkdocs.yml) to keep in step with the runbooks, as `runbinder alerts` checks them: rules without a runbook, a
+    runbook_url that is not the alert's page under ``site_url``, rules two runbooks claim, runbook alerts no rule
+    fires. Findings are build warnings, so `mkdocs build --strict` fails on them. The alerts index then shows each
+    alert's rules: expression, ``for``, severity and summary."""
+
 
 class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     """Turns a directory of runbook YAML into site pages."""
@@ -116,6 +127,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.dirty = False
         self.stage: publish.Stage | None = None
         self.policy: csp.Policy | None = None
+        self.coverage: Coverage | None = None  # the alert rules checked against the runbooks (alert_rules)
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -139,6 +151,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
                 f"runbinder: {len(errors)} error(s) in {self.config.runbooks_dir}/; nothing was built and "
                 f"{config.site_dir} was left as it was. Run `runbinder validate` for the same report."
             )
+        self.coverage = self._check_alert_rules(config, base) if self.config.alert_rules else None
         if self.config.diagrams == "mermaid2" and "mermaid2" not in config.plugins:
             log.warning("diagrams: mermaid2 is set but the mermaid2 plugin is not enabled in mkdocs.yml")
         if self.config.configure_markdown:
@@ -168,6 +181,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             self.project.index, today=_today(), directory_urls=config.use_directory_urls, docs_pages=docs_pages
         )
         pages = renderer.pages()
+        if self.coverage is not None:  # the alerts index with the rules that fire each alert
+            pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
         self.building = {}  # a build that failed after this point must not count as built
         full_nav = self._nav_mode(config, len(self.project.index.runbooks)) != "overview"
         generated = set()
@@ -292,12 +307,30 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
                 )
         return mode
 
+    def _check_alert_rules(self, config: MkDocsConfig, base: Path) -> Coverage:
+        assert self.project is not None
+        coverage, empty = check_alerts(
+            safe_view(self.project).index,
+            self.config.alert_rules,
+            base,
+            base,
+            site_url=config.site_url or None,
+            directory_urls=config.use_directory_urls,
+        )
+        for pattern in empty:
+            log.warning(f"alert_rules: {pattern!r} matches no rule file")
+        for diagnostic in coverage.diagnostics:
+            log.warning(diagnostic.text())
+        return coverage
+
     def _qr_url(self, config: MkDocsConfig) -> str | None:
         return str(config.site_url) if self.config.site_url_qr and config.site_url else None
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> LiveReloadServer:
         if self.root is not None:
             server.watch(str(self.root))
+        for rule_file in self.coverage.files if self.coverage is not None else ():
+            server.watch(str(rule_file.path))
         return server
 
 

@@ -3,6 +3,8 @@ the binder and validation all read, so a link the checker accepts is a page the 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,3 +48,43 @@ def page_paths(index: Index) -> set[str]:
         *(service_page(sid) for sid in index["services"]),
         *(runbook_page(rid) for rid in index.runbooks),
     }
+
+
+# --------------------------------------------------------------------------- alerts
+
+# A classic Prometheus alert name (letters, digits, underscores) is its own anchor: readable, exact, case kept.
+_PLAIN_ALERT = re.compile(r"[A-Za-z0-9_]{1,100}")
+
+
+def alert_target(name: str) -> tuple[str, str]:
+    """The docs page and anchor of an alert's permanent address: its own entry on the alerts index.
+
+    The address depends on the alert's name alone, never on which runbook handles it, so renaming, splitting or
+    merging runbooks keeps every ``runbook_url`` valid; a name handled per severity or scope leads to the choice.
+    A plain name is kept as written (``alert-KubePodCrashLooping``); any other name (``AuthOS: database down``)
+    becomes a readable slug and a hash of the exact name, so distinct names never share an anchor and every
+    anchor is a safe HTML id and URL fragment without escaping.
+    """
+    if _PLAIN_ALERT.fullmatch(name):
+        return PAGES["alerts"], f"alert-{name}"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48].strip("-")
+    mark = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return PAGES["alerts"], f"alert-{slug}-{mark}" if slug else f"alert-{mark}"
+
+
+def site_path(page: str, directory_urls: bool) -> str:
+    """The URL path (from the site root) MkDocs gives a docs page: ``alerts.html``, or ``alerts/`` with
+    ``use_directory_urls``."""
+    stem = page.removesuffix(".md")
+    if stem == "index" or stem.endswith("/index"):
+        return stem.removesuffix("index") if directory_urls else stem + ".html"
+    return stem + "/" if directory_urls else stem + ".html"
+
+
+def alert_url(name: str, site_url: str | None = None, *, directory_urls: bool = False) -> str:
+    """The URL of an alert's page, the one every face uses: the alerts index links to it, ``runbinder alerts``
+    checks ``runbook_url`` annotations against it and ``--write-urls`` writes it. Without ``site_url`` it is
+    relative to the site root (``alerts.html#alert-NodeDown``)."""
+    page, anchor = alert_target(name)
+    base = site_url.rstrip("/") + "/" if site_url else ""
+    return f"{base}{site_path(page, directory_urls)}#{anchor}"

@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from . import rules_match
 from .diagnostics import Diagnostic, Level
 from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
 from .placeholders import bare_uses, command_uses, template_uses
@@ -931,7 +932,8 @@ class _Checker:
                 )
 
     def check_alerts(self, documents: Sequence[Document]) -> None:
-        seen: dict[str, tuple[Document, int]] = {}
+        """Matchers that cannot be used, and an alert two runbooks handle unless their matchers tell them apart."""
+        seen: dict[str, list[tuple[Document, tuple[rules_match.Matcher, ...]]]] = {}
         for doc in documents:
             if doc.kind != "runbook" or not isinstance(doc.data, dict):
                 continue
@@ -939,8 +941,17 @@ class _Checker:
                 name = alert.get("name")
                 if not isinstance(name, str):
                     continue
-                if name in seen and seen[name][0] is not doc:
-                    other = seen[name][0]
+                matchers, problems = rules_match.of_alert(alert)
+                for problem in problems:
+                    if not problem.syntax:  # a matcher the schema's pattern refuses is reported by the schema
+                        path = ("alerts", i, *problem.path)
+                        self.report(doc, path, f"{json_path(path)}: {problem.message}", "value.matcher")
+                if problems:
+                    continue
+                earlier = seen.setdefault(name, [])
+                other = next((d for d, m in earlier if d is not doc and not rules_match.disjoint(m, matchers)), None)
+                earlier.append((doc, matchers))
+                if other is not None:
                     self.report(
                         doc,
                         ("alerts", i, "name"),
@@ -949,7 +960,6 @@ class _Checker:
                         "xref.alert",
                         level="warning",
                     )
-                seen.setdefault(name, (doc, i))
 
 
 def _name(item: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .. import safe
+from ..alerts import Coverage, entries, runbook_alerts
 from ..review import review_due
 from ..sitemap import PAGES
 from . import blocks as b
@@ -33,33 +34,66 @@ def runbooks_index(r: Renderer) -> b.Page:
     return b.Page(here, "All runbooks", body)
 
 
-def alerts_page(r: Renderer) -> b.Page:
-    """Which runbook to open for each alert."""
+def alerts_page(r: Renderer, coverage: Coverage | None = None) -> b.Page:
+    """Which runbook to open for each alert: one entry per alert name, at the alert's permanent address
+    (``sitemap.alert_target``), listing the runbooks to choose from and, with rule files (``coverage``), the rules
+    that fire it: expression, ``for``, severity and summary."""
     here = PAGES["alerts"]
-    rows: list[tuple[str, list[str]]] = []
-    for rb in r.runbooks:
-        for alert in rb.get("alerts", []):
-            rows.append(
-                (
-                    str(alert["name"]).lower(),
-                    [
-                        safe.md_text(alert["name"]),
-                        safe.md_text(alert.get("condition", "")),
-                        r.link("runbook", rb["id"], here),
-                        r.link("service", rb["service"], here),
-                        r.badge(rb.get("severity"), here),
-                    ],
-                )
+    known = coverage.entries() if coverage is not None else entries(runbook_alerts(r.index, located=False))
+    parts = [
+        b.heading(1, "Alerts"),
+        "Which runbook to open for each alert. Every alert has a permanent address on this page, its entry "
+        "(`#alert-` and its name), that stays the same when runbooks are renamed or split: point a rule's "
+        "`runbook_url` at it (`runbinder alerts --write-urls`). Where runbooks share an alert name, the table says "
+        "which labels lead to which runbook.",
+    ]
+    if coverage is not None:
+        counts = coverage.summary()
+        parts.append(
+            safe.md_text(
+                f"{counts['rules']} alerting rules in {counts['rule_files']} rule files; "
+                f"{counts['names_without_runbook']} of {counts['alert_names']} alert names have no runbook yet."
             )
-    rows.sort(key=lambda row: row[0])
-    body = b.join(
-        [
-            b.heading(1, "Alerts"),
-            "Which runbook to open for each alert.",
-            b.table(["Alert", "Condition", "Runbook", "Service", "Severity"], [cells for _, cells in rows]),
-        ]
-    )
-    return b.Page(here, "Alerts", body)
+        )
+    anchors = b.Anchors()
+    for entry in known:
+        parts.append(b.heading(2, safe.md_text(entry.name), anchors.take(entry.anchor)))
+        if entry.choices:
+            rows = []
+            for choice in entry.choices:
+                runbook = r.index.runbooks.get(choice.runbook)
+                data = runbook.data if runbook is not None else {}
+                rows.append(
+                    [
+                        r.link("runbook", choice.runbook, here),
+                        safe.md_text(choice.when() or "any labels"),
+                        r.link("service", str(data.get("service", "")), here),
+                        r.badge(data.get("severity"), here),
+                        safe.md_text(choice.condition),
+                    ]
+                )
+            parts.append(b.table(["Runbook", "When", "Service", "Severity", "Condition"], rows))
+        else:
+            parts.append("**No runbook handles this alert yet.**")
+        if coverage is not None and not entry.rules and entry.choices:
+            parts.append("No rule in the configured rule files fires this alert.")
+        for verdict in entry.rules:
+            rule = verdict.rule
+            facts = [
+                f"in {rule.file}:{rule.line}",
+                f"group {rule.group}" if rule.group else "",
+                f"severity {rule.severity}" if rule.severity else "no severity label",
+                f"for {rule.for_}" if rule.for_ else "fires at once",
+            ]
+            handled = ", ".join(r.link("runbook", ident, here) for ident in verdict.runbooks) or "no runbook"
+            parts.append("**Rule** " + safe.md_text(", ".join(f for f in facts if f)) + f" → {handled}")
+            summary = rule.annotations.get("summary")
+            if summary:
+                parts.append(safe.md_text(summary))
+            parts.append(safe.code_block(rule.expr.rstrip("\n"), "text"))
+    if not known:
+        parts.append("No runbook lists an alert yet.")
+    return b.Page(here, "Alerts", b.join(parts))
 
 
 def tags_page(r: Renderer) -> b.Page:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import safe
+from .. import rules_match, safe
 from ..languages import highlight
 from ..review import review_due
-from ..sitemap import PAGES, runbook_page
+from ..sitemap import PAGES, alert_target, runbook_page
 from ..validate import slug
 from . import blocks as b
 from . import mermaid
@@ -71,18 +71,7 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
         )
     if rb.get("alerts"):
         parts.append(b.heading(2, "Triggered by", "triggered-by"))
-        parts.append(
-            b.table(
-                ["Alert", "Condition"],
-                [
-                    [
-                        f"[{safe.md_text(a['name'])}]({rel(here, PAGES['alerts'])})",
-                        safe.md_text(a.get("condition", "")),
-                    ]
-                    for a in rb["alerts"]
-                ],
-            )
-        )
+        parts.append(_triggered_by(rb["alerts"], here))
     parts.append(b.heading(2, "Summary", "summary"))
     parts.append(r.md(rb["summary"], here))
     for key, title in (("impact", "Impact"), ("symptoms", "Symptoms")):
@@ -314,3 +303,20 @@ def checklist_block(
         parts.append(f"**{safe.md_text(sub)}**")
         parts.append(r.md_list(section["items"], here, tasks=True))
     return b.join(parts)
+
+
+def _triggered_by(alerts: list[Data], here: str) -> str:
+    """The alerts that lead here, each linked to its permanent address on the alerts index (where a name several
+    runbooks share offers the choice), with the labels that select this runbook when it has matchers."""
+    rows = []
+    scoped = False
+    for alert in alerts:
+        page, anchor = alert_target(str(alert["name"]))
+        matchers, _ = rules_match.of_alert(alert)
+        scoped = scoped or bool(matchers)
+        when = ", ".join(m.text() for m in matchers) or "any labels"
+        link = f"[{safe.md_text(alert['name'])}]({rel(here, page)}#{anchor})"
+        rows.append([link, safe.md_text(when), safe.md_text(alert.get("condition", ""))])
+    if not scoped:
+        return b.table(["Alert", "Condition"], [[row[0], row[2]] for row in rows])
+    return b.table(["Alert", "When", "Condition"], rows)
