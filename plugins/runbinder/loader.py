@@ -142,8 +142,8 @@ class Document:
     def locate_in_scalar(self, path: Sequence[str | int], offset: int) -> tuple[int, int]:
         """Position of character ``offset`` inside the string at ``path``.
 
-        Exact for literal block scalars (``|``), where source lines map one to one
-        onto the value's lines; the scalar's start for every other style.
+        Exact for literal block scalars (``|``), where each source line is the block's indentation followed by one
+        line of the value; the scalar's start for every other style.
         """
         node = self.tree()
         for part in path:
@@ -155,14 +155,23 @@ class Document:
         if node.style != "|":
             return (node.start_mark.line + 1, node.start_mark.column + 1)
         value: str = node.value
-        line_in_value = value.count("\n", 0, offset)
-        col_in_line = offset - (value.rfind("\n", 0, offset) + 1)
         source_lines = self.text.splitlines()
+        line_in_value = value.count("\n", 0, offset)
+        line_start = value.rfind("\n", 0, offset) + 1
+        col_in_line = offset - line_start
         line_index = node.start_mark.line + 1 + line_in_value
         indent = 0
         if line_index < len(source_lines):
+            # The block's indentation is what the source line has before the value's line; the value's own leading
+            # spaces (a nested JSON key, say) are part of the value, already counted in col_in_line.
+            line_end = value.find("\n", line_start)
+            own = value[line_start : line_end if line_end >= 0 else len(value)]
             source_line = source_lines[line_index]
-            indent = len(source_line) - len(source_line.lstrip(" "))
+            indent = (
+                len(source_line) - len(own)
+                if own and source_line.endswith(own)
+                else len(source_line) - len(source_line.lstrip(" "))
+            )
         return (line_index + 1, indent + col_in_line + 1)
 
 

@@ -28,7 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Level
 from ..urls import is_safe, scheme
 from ..validate import Project, iter_items
 from . import Item, PathT, apply_ignores
@@ -775,3 +775,142 @@ def check_online(items: Sequence[Item], options: OnlineOptions) -> OnlineReport:
             if kept:
                 report.findings[item.nodeid] = kept
     return report
+
+
+# --------------------------------------------------------------------------- links inside Markdown text
+#
+# Summaries, step text, notes and descriptions are Markdown: a link written there is a link of the site like any
+# other, and gets the same offline checks (and --online). The fields are found from the schemas (markdown_tree) and
+# the links by the very engine that renders them (safe.py's field configuration of Python-Markdown), so what is
+# checked is exactly what a reader will be able to click: a `[text](url)` inside code is not a link, a reference
+# definition is. Unsafe schemes are not repeated here: validation already reports them (markdown.unsafe).
+
+# A field with none of these holds no link: an inline link or image `](`, a reference `][` or `]:`, an autolink `<x:`.
+_MAY_LINK = re.compile(r"\]\s*[(\[:]|<[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass
+class MarkdownLinkItem(Item):
+    """A link inside a Markdown field: located at its target's characters in the field's text."""
+
+    field_path: PathT = ()
+    offset: int = 0
+
+    def diagnostic(
+        self,
+        message: str,
+        rule: str,
+        level: Level = "error",
+        at: PathT | None = None,
+        offset: int | None = None,
+        field_name: str = "code",
+    ) -> Diagnostic:
+        """A diagnostic at the link's target in the Markdown text (whichever place the check names)."""
+        line, col = self.doc.locate_in_scalar(self.field_path, self.offset)
+        return Diagnostic(self.doc.display, line, col, level, message, rule)
+
+
+def markdown_link_items(project: Project) -> list[Item]:
+    """One item per link written inside a Markdown field of a document."""
+    from ..schemas import markdown_fields, markdown_tree
+
+    items: list[Item] = []
+    for doc in project.documents:
+        if doc.kind not in ("runbook", "catalog") or not isinstance(doc.data, dict):
+            continue
+        for path, text in markdown_fields(doc.data, markdown_tree(doc.kind)):
+            if not _MAY_LINK.search(text):
+                continue
+            name = "/".join(str(p) for p in path)
+            for n, (url, offset) in enumerate(markdown_links(text), 1):
+                items.append(
+                    MarkdownLinkItem(
+                        f"{doc.display}::{name}/link-{n}",
+                        doc,
+                        path,
+                        "link",
+                        {"url": url},
+                        run=lambda _item: [],
+                        field_path=path,
+                        offset=offset,
+                    )
+                )
+    return items
+
+
+def markdown_links(text: str) -> list[tuple[str, int]]:
+    """(target, offset in ``text``) of every link in a Markdown field, as the field's renderer reads it.
+
+    Relative targets are paths from the site root (``runbooks/db-failover.md#triage``) and come back normalised
+    (``/runbooks/x.md`` and ``runbooks/./x.md`` are ``runbooks/x.md``), as the renderer resolves them. Unsafe
+    schemes and ``tel:`` numbers are left out: there is nothing to check offline, and validation reports the
+    unsafe ones."""
+    found: list[tuple[str, int]] = []
+    searched = 0
+    for target in _rendered_targets(text):
+        at = text.find(target, searched)
+        if at < 0:
+            at = text.find(target)
+        if at >= 0:
+            searched = at + len(target)
+        kind = scheme(target)
+        if kind is None:
+            path, hash_, fragment = target.partition("#")
+            if path:
+                target = posixpath.normpath(path.lstrip("/")) + hash_ + fragment
+            elif not fragment:
+                continue
+        elif kind not in ("http", "https", "mailto") or not is_safe(target):
+            continue
+        found.append((target, max(at, 0)))
+    return found
+
+
+def _rendered_targets(text: str) -> list[str]:
+    """The href of every link in the field's rendered tree, in document order."""
+    engine = _link_engine()
+    with engine.lock:
+        engine.collected = []
+        try:
+            engine.md.convert(text)
+        finally:
+            engine.md.reset()
+        return list(engine.collected)
+
+
+class _LinkEngine:
+    """safe.py's field engine with one more tree processor, run before the field's own rewrites links."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from markdown.treeprocessors import Treeprocessor
+
+        from .. import safe
+
+        self.collected: list[str] = []
+        self.lock = threading.Lock()
+        self.md = safe._FieldEngine().md  # the same extensions and the same refusals (no raw HTML, no quotes)
+        collected = self
+
+        class Collect(Treeprocessor):
+            def run(self, root: Any) -> None:
+                for element in root.iter("a"):
+                    # Images are not collected: a remote one is already an error (the site shows it as a link),
+                    # an inline one has nothing to fetch, and a local one names a docs file, not a page.
+                    if element.get("href"):
+                        collected.collected.append(safe._attribute_value(element.get("href", "")))
+
+        # Treeprocessors run by descending priority: after the inline patterns (20) made the links, before the
+        # field's own (5) rewrote their targets for the page they are shown on.
+        self.md.treeprocessors.register(Collect(self.md), "runbinder-links", 6)
+
+
+_LINK_ENGINE: _LinkEngine | None = None
+
+
+def _link_engine() -> _LinkEngine:
+    global _LINK_ENGINE
+    if _LINK_ENGINE is None:
+        _LINK_ENGINE = _LinkEngine()
+    return _LINK_ENGINE

@@ -10,10 +10,10 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, Level
 from ..sitemap import page_paths
 from ..validate import Project, safe_view
-from . import Item, select
+from . import Item, PathT, select
 from .commands import CommandChecker, command_items, template_items
 from .freshness import check_freshness, freshness_items
-from .links import OnlineOptions, check_link, check_online, link_items
+from .links import OnlineOptions, check_link, check_online, link_items, markdown_link_items
 
 
 @dataclass
@@ -38,19 +38,91 @@ def site_pages(project: Project, docs_dir: Path | None) -> set[str]:
     return pages
 
 
+_KINDS = {
+    "command": ("command", "commands"),
+    "template": ("template", "templates"),
+    "link": ("link", "links"),
+    "review": ("review date", "review dates"),
+}
+
+
+def _reads(item: Item) -> list[PathT]:
+    """Where in its document an item's check reads: its own part, or for a review the two fields it uses."""
+    if item.kind == "review":
+        return [("last_reviewed",), ("review_interval",)]
+    return [item.path]
+
+
+def select_items(project: Project) -> tuple[list[Item], list[Diagnostic]]:
+    """The items of every loaded document that checks may read, and a located ``check.skipped`` warning for each
+    schema-invalid part that held items back (how many, of what kind).
+
+    An item is held back when a schema or value error lies inside what it reads or on the way to it (the rule
+    ``safe_view`` applies to catalog entries); errors elsewhere in the file, reference errors included, do not."""
+    every = [
+        *command_items(project),
+        *template_items(project),
+        *link_items(project),
+        *markdown_link_items(project),
+        *freshness_items(project),
+    ]
+    kept: list[Item] = []
+    held: dict[tuple[int, PathT], list[Item]] = {}
+    for item in every:
+        doc = item.doc
+        if not doc.ok or doc.schema_diagnostics is None:
+            continue  # not loaded or never judged: the loader's own error says why
+        bad = next(
+            (
+                invalid
+                for invalid in doc.invalid_paths
+                for read in _reads(item)
+                if read[: len(invalid)] == invalid or invalid[: len(read)] == read
+            ),
+            None,
+        )
+        if bad is None:
+            kept.append(item)
+        else:
+            held.setdefault((id(doc), tuple(bad)), []).append(item)
+    notes = []
+    for (_, path), items in held.items():
+        doc = items[0].doc
+        counts: dict[str, int] = {}
+        for item in items:
+            counts[item.kind] = counts.get(item.kind, 0) + 1
+        what = ", ".join(
+            f"{n} {_KINDS.get(kind, (kind, kind + 's'))[0 if n == 1 else 1]}" for kind, n in counts.items()
+        )
+        line, col = doc.locate(path)
+        notes.append(
+            Diagnostic(
+                doc.display,
+                line,
+                col,
+                "warning",
+                f"not checked: {what} in this part, until it passes the schema",
+                "check.skipped",
+            )
+        )
+    return kept, notes
+
+
 class Runner:
     """Runs items one at a time so every face can report progress and name results by item."""
 
     def __init__(self, project: Project, options: CheckOptions) -> None:
         # Checks read fields as the schema describes them: they see only documents (and catalog entries) that
         # passed the schema and value checks. Validation reports the rest.
+        loaded = project
         project = safe_view(project)
         self.project = project
         self.options = options
-        # Files with reference errors are safe to read, but their items wait until validation passes.
-        broken = {d.path for d in project.diagnostics if d.level == "error"}
-        every = [*command_items(project), *template_items(project), *link_items(project), *freshness_items(project)]
-        self.items: list[Item] = [item for item in every if item.doc.display not in broken]
+        # Every item of every loaded document is checked, whatever else is wrong in its file (a reference error, a
+        # bad value elsewhere), except those whose own data failed the schema: their fields may not read as the
+        # schema says. Each part left out is reported where it is (check.skipped), so no rule passes silently.
+        self.items, self.skipped = select_items(loaded)
+        self.skipped = select(self.skipped, options.select, options.ignore)
         self.commands = CommandChecker(project, options.shellcheck_level)
         self._pages: set[str] | None = None
         self._online: dict[str, list[Diagnostic]] = {}
@@ -86,7 +158,7 @@ class Runner:
     def run_all(self, progress: Callable[[int, int], None] | None = None) -> list[Diagnostic]:
         """Every item's diagnostics."""
         self.prepare()
-        out: list[Diagnostic] = list(self.warnings)
+        out: list[Diagnostic] = [*self.skipped, *self.warnings]
         for n, item in enumerate(self.items, 1):
             out += self.run(item)
             if progress is not None:
