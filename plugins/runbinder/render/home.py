@@ -28,7 +28,7 @@ def home(r: Renderer) -> b.Page:
                 r.badge(sid, here),
                 safe.md_text(", ".join(str(a) for a in sev.get("aliases", []))),
                 safe.md_text(sev.get("summary", "")),
-                safe.md_text(b.duration(sev["response_time"])),
+                safe.md_text(b.duration(sev["response_time"])) if sev.get("response_time") else "",
                 safe.md_text(b.duration(sev["resolution_time"])) if sev.get("resolution_time") else "",
             ]
         )

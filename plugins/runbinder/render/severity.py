@@ -16,11 +16,14 @@ def severity_chart(r: Renderer) -> str:
     for sid, sev in r.table("severities").items():
         lines = [r.severity_label(sev), *[str(c) for c in sev.get("criteria", [])[:3]]]
         nodes.append(mermaid.Node(sid, "\n".join(lines)))
-        target = f"Response: {b.duration(sev['response_time'])}"
-        if sev.get("resolution_time"):
-            target += f"\nResolution: {b.duration(sev['resolution_time'])}"
-        nodes.append(mermaid.Node(f"{sid}-targets", target))
-        edges.append(mermaid.Edge(sid, f"{sid}-targets"))
+        targets = [
+            f"{label}: {b.duration(sev[key])}"
+            for label, key in (("Response", "response_time"), ("Resolution", "resolution_time"))
+            if sev.get(key)
+        ]
+        if targets:  # a level without targets gets no targets node
+            nodes.append(mermaid.Node(f"{sid}-targets", "\n".join(targets)))
+            edges.append(mermaid.Edge(sid, f"{sid}-targets"))
     return mermaid.flowchart(nodes, edges, "LR")
 
 
@@ -55,8 +58,8 @@ def severity_page(r: Renderer) -> b.Page:
                 safe.md_text(", ".join(str(a) for a in sev.get("aliases", []))),
                 "<br>".join(safe.md_text(c) for c in sev.get("criteria", [])),
                 "<br>".join(safe.md_text(c) for c in sev.get("response", [])),
-                safe.md_text(b.duration(sev["response_time"])),
-                safe.md_text(b.duration(sev["resolution_time"])) if sev.get("resolution_time") else "",
+                _within(sev.get("response_time")),
+                _within(sev.get("resolution_time")),
                 str(sum(1 for rb in r.runbooks if rb.get("severity") == sid)),
             ]
         )
