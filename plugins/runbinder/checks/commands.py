@@ -1188,7 +1188,7 @@ class CommandChecker:
 
     def unknown_tools(self, item: Item, code: str) -> list[Diagnostic]:
         out = []
-        seen = set()
+        seen = {n for pair in _FUNCTION.findall(code) for n in pair if n}  # functions the snippet defines
         for name, offset in executables(code):
             if name in seen or name in STANDARD_EXECUTABLES or name in self.tools or "/" in name:
                 continue  # a path (./scripts/rotate.sh) is the service's own script, not a tool
@@ -2127,6 +2127,7 @@ def _bashlex_commands(text: str, base: int) -> list[tuple[list[_Word], list[_Wor
 
 
 _WRITES = frozenset({">", ">>", ">|", "&>"})
+_FUNCTION = re.compile(r"(?m)^[ \t]*(?:function[ \t]+)?([A-Za-z_][\w.-]*)[ \t]*\(\)|\bfunction[ \t]+([A-Za-z_][\w.-]*)")
 _SEPARATORS = frozenset(
     {
         ";",
