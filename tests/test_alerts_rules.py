@@ -281,3 +281,19 @@ def test_every_alert_has_one_stable_address() -> None:
     assert len(set(odd)) == 4
     assert all(set(a) <= set("abcdefghijklmnopqrstuvwxyz0123456789-") for a in odd)
     assert alert_target("KubeCPUOvercommit") != alert_target("KubeCpuOvercommit")
+
+
+def test_rule_patterns_are_files_folders_and_globs_relative_to_a_base(tmp_path: Path) -> None:
+    from runbinder.rules import expand
+
+    base = tmp_path / "site [x]"  # brackets in the base folder are not a glob
+    (base / "rules" / "team").mkdir(parents=True)
+    for name in ("a.yaml", "team/b.yml", "team/notes.txt"):
+        (base / "rules" / name).write_text("groups: []\n", encoding="utf-8")
+    found, empty = expand(["rules/**/*.y*ml", "rules", "rules/a.yaml", "nothing/*.yaml", "gone.yaml"], base)
+    assert [p.relative_to(base).as_posix() for p in found] == ["rules/a.yaml", "rules/team/b.yml"]
+    assert empty == ["nothing/*.yaml", "gone.yaml"]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "c.yaml").write_text("groups: []\n", encoding="utf-8")
+    assert expand([str(plain / "*.yaml")], base)[0] == [plain / "c.yaml"]  # an absolute glob ignores the base

@@ -24,9 +24,6 @@ from .validate import Index, display_path
 RuleStatus = Literal["ok", "alert.no-runbook", "alert.ambiguous"]
 UrlStatus = Literal["ok", "missing", "wrong", "not-checked"]
 
-RULES = ("alert.no-runbook", "alert.runbook-url", "alert.ambiguous", "runbook.no-rule")
-"""The findings of this check, by rule name (with the rule files' own, ``rules.shape`` and the loader's)."""
-
 
 @dataclass(frozen=True)
 class RunbookAlert:

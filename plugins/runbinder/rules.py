@@ -111,8 +111,11 @@ def expand(patterns: Sequence[str], base: Path) -> tuple[list[Path], list[str]]:
     for pattern in patterns:
         target = Path(pattern) if os.path.isabs(pattern) else base / pattern
         if glob.has_magic(pattern):
-            matches = sorted(Path(p) for p in glob.glob(str(target), recursive=True))
-            files = [p for p in matches if p.is_file() and p.name.endswith(YAML_SUFFIXES)]
+            if os.path.isabs(pattern):
+                hits = [Path(hit) for hit in glob.glob(pattern, recursive=True)]
+            else:  # relative to base without pasting base into the pattern: a folder named "[x]" is no glob
+                hits = [base / hit for hit in glob.glob(pattern, root_dir=base, recursive=True)]
+            files = sorted(p for p in hits if p.is_file() and p.name.endswith(YAML_SUFFIXES))
         elif target.is_dir():
             files = list(iter_yaml_files(target))
         else:
