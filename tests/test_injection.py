@@ -320,8 +320,8 @@ from runbinder.binder import BinderOptions, make_binder
 from runbinder.validate import load_project
 
 # Switch the first wall off: Markdown fields come through as raw HTML, fragments are not cleaned.
-safe.markdown_html = lambda text, context=None: str(text)
-safe.sanitize = lambda fragment: fragment
+safe.markdown_html = lambda text, context=None, page=False: str(text)
+safe.sanitize = lambda fragment, page=False: fragment
 runbooks, output, chromium, attack = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 assert "<iframe" in safe.FRAGMENTS.inline(safe.block(attack, safe.LinkContext())), "the wall is not off"
 project = load_project(runbooks, None, runbooks.parent)

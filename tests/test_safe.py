@@ -115,7 +115,7 @@ def test_markdown_keeps_code_emphasis_lists_and_tables() -> None:
 
 
 def test_field_headings_sit_below_the_page_headings() -> None:
-    assert re.findall(r"<(h\d)>", safe.markdown_html("# a\n\n## b\n\n### c\n\n#### d")) == ["h4", "h5", "h6", "h4"]
+    assert re.findall(r"<(h\d)>", safe.markdown_html("# a\n\n## b\n\n### c\n\n#### d")) == ["h4", "h5", "h6", "h6"]
 
 
 def test_relative_links_and_images_follow_the_site_layout() -> None:
@@ -128,6 +128,7 @@ def test_relative_links_and_images_follow_the_site_layout() -> None:
     assert flat.href("#here") == "#here"
     binder = safe.LinkContext("runbooks/a.md", None)
     assert binder.href("runbooks/b.md") == "b.md"
+    assert binder.href("images/x.png") == "images/x.png"  # the binder is one page at the root of its folder
     rendered = safe.markdown_html("[b](runbooks/b.md) ![i](images/i.png)", flat)
     assert 'href="b.html"' in rendered
     assert 'src="../images/i.png"' in rendered

@@ -31,6 +31,7 @@ from typing import Any
 
 from . import safe
 from .publish import _alive
+from .render.shared import read_page
 from .render.site import SiteRenderer
 from .sitemap import PAGES
 from .validate import Index
@@ -129,6 +130,9 @@ def sections(renderer: SiteRenderer) -> list[Section]:
         out.append(Section(f"service-{sid}", f"services/{sid}.md", str(entry.data["name"])))
         for rb in renderer.by_service.get(sid, []):
             out.append(Section(f"runbook-{rb['id']}", f"runbooks/{rb['id']}.md", str(rb["title"]), level=2))
+    for path, source in sorted(renderer.index.files.items()):
+        if path.endswith(".md"):
+            out.append(Section(f"page-{_page_key(path)}", path, read_page(source)[0]))
     return out
 
 
@@ -463,6 +467,10 @@ def make_binder(index: Index, output: Path, options: BinderOptions) -> tuple[Pat
         raise BinderError(NO_CHROMIUM)
     with _workspace() as directory:
         shutil.copyfile(ASSETS / "vendor" / "mermaid" / "mermaid.min.js", directory / "mermaid.min.js")
+        for path, source in index.files.items():  # images at the site paths runbook text names them by
+            if not path.endswith(".md"):
+                (directory / path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, directory / path)
         parts = binder_sections(index)
         first = _print(build_html(index, options, reserve_numbers=True), directory, chromium, options.paper)
         numbers = marker_pages(first, parts)

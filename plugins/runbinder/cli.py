@@ -10,8 +10,10 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -232,6 +234,22 @@ def _parser() -> argparse.ArgumentParser:
         help="when no Chromium is found, say so in one line and exit 0 (for `make site`)",
     )
 
+    importer = commands.add_parser(
+        "import",
+        help="turn existing Markdown runbooks into a validated runbinder project",
+        description="Read Markdown runbooks (files or folders) and write one runbook YAML per runbook into PROJECT, "
+        "with the pages they link to (pages/), their images (images/) and a catalog when there is none. Layouts: "
+        "the prometheus-operator and OpenShift alert runbook collections, and general Markdown (each second-level "
+        "heading a runbook); auto decides per file. Never overwrites a file without --force. Exit status: 0 "
+        "imported, 2 usage error or a file that would be overwritten.",
+    )
+    importer.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Markdown files or folders")
+    importer.add_argument("-o", "--output", type=Path, required=True, metavar="PROJECT", help="the runbook project")
+    importer.add_argument("--format", choices=("auto", "prometheus-operator", "openshift", "markdown"), default="auto")
+    importer.add_argument("--service", metavar="ID", help="service id of every runbook (default: from the folder)")
+    importer.add_argument("--owner", metavar="TEAM", help="owning team's id (default: a TODO team in the catalog)")
+    importer.add_argument("--force", action="store_true", help="overwrite files that exist")
+
     init = commands.add_parser(
         "init",
         help="create a new runbook site: mkdocs.yml, a catalog, an example runbook, a pre-commit hook",
@@ -252,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _alerts(args)
         if args.command == "init":
             return _init(args)
+        if args.command == "import":
+            return _import(args)
         if args.command == "check":
             return _check(args)
         if args.command == "binder":
@@ -311,6 +331,36 @@ def _init(args: argparse.Namespace) -> int:
     print(
         f"\nNext:\n  cd {target}\n  runbinder validate\n  mkdocs build --strict   # or: mkdocs serve\n"
         "  pre-commit install       # check runbooks on every commit"
+    )
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .importer import ImportError_, ImportOptions, import_paths
+
+    service = args.service
+    if service is not None and not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?", service):
+        print(f"runbinder import: --service {service!r}: use lower-case letters, digits and hyphens", file=sys.stderr)
+        return EXIT_USAGE
+    if args.owner is not None and not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?", args.owner):
+        print(f"runbinder import: --owner {args.owner!r}: use lower-case letters, digits and hyphens", file=sys.stderr)
+        return EXIT_USAGE
+    options = ImportOptions(format=args.format, service=service, owner=args.owner, force=args.force)
+    try:
+        report = import_paths(args.paths, args.output, options)
+    except ImportError_ as exc:
+        print(f"runbinder import: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in report.written:
+        print(f"wrote {printable(str(path))}")
+    for source, why in report.unplaced:
+        print(f"could not place {printable(source)}: {why}", file=sys.stderr)
+    formats = ", ".join(f"{n} {f}" for f, n in sorted(Counter(report.formats.values()).items()))
+    print(
+        f"\n{report.runbooks} runbooks ({formats}), {report.pages} shared pages, {report.images} images; "
+        f"{report.todo_variables} placeholders to describe (TODO).\n"
+        f"Next: runbinder validate {printable(str(args.output))}; review each runbook's provenance.review.",
+        file=sys.stderr,
     )
     return EXIT_OK
 

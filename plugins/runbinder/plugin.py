@@ -70,6 +70,10 @@ class RunbinderConfig(Config):
     """Runbooks overdue for review always get a banner on their page; ``warning`` also makes them build
     warnings, so `mkdocs build --strict` fails on stale runbooks."""
 
+    todo = c.Choice(("info", "warning"), default="info")
+    """Placeholders whose description is still a TODO (as `runbinder import` leaves them) are shown as such on the
+    page and logged as information; ``warning`` makes them build warnings, so `mkdocs build --strict` fails."""
+
     check_site = c.Type(bool, default=True)
     """After the build, check that every href, src and #fragment of every page resolves (no network)."""
 
@@ -145,7 +149,12 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.project = load_project(root, None, base, self.documents)
         errors = [d for d in self.project.diagnostics if d.level == "error"]
         for diagnostic in sorted(self.project.diagnostics):
-            (log.error if diagnostic.level == "error" else log.warning)(diagnostic.text())
+            if diagnostic.level == "error":
+                log.error(diagnostic.text())
+            elif diagnostic.rule == "variable.todo" and self.config.todo == "info":
+                log.info(diagnostic.text())  # the page shows the TODO; an imported site builds --strict as imported
+            else:
+                log.warning(diagnostic.text())
         if errors:
             raise PluginError(
                 f"runbinder: {len(errors)} error(s) in {self.config.runbooks_dir}/; nothing was built and "
@@ -209,6 +218,12 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(ASSETS / "runbinder.css")))
             severities = [e.data for e in self.project.index["severities"].values()]
             files.append(File.generated(config, SEVERITY_CSS, content=severity_css(severities)))
+        for path, source in self.project.index.files.items():  # the project's images, at the path links name them by
+            if path.endswith(".md"):
+                continue  # shared pages are generated pages, above
+            if files.get_file_from_path(path) is not None:
+                raise PluginError(f"runbinder: docs/{path} would be replaced by the project's {path}; rename one")
+            files.append(File.generated(config, path, abs_src_path=str(source)))
         if self.config.print_page and self.serving and len(self.project.index.runbooks) > self.config.nav_full_limit:
             log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
         elif self.config.print_page:

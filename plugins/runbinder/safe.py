@@ -128,9 +128,36 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-def sanitize(fragment: str) -> str:
-    """HTML cleaned to the allowlist: the wall every Markdown field's HTML passes, whatever produced it."""
-    return _CLEANER.clean(fragment)
+PAGE_TAGS = frozenset({"h2", "h3"})
+"""Shared pages (``pages/``) are whole pages: their sections keep second- and third-level headings, with ids."""
+
+
+def _page_attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "id":
+        return value if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,80}", value) else None
+    return _attribute_filter(tag, attribute, value)
+
+
+_PAGE_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS | PAGE_TAGS),
+    clean_content_tags=set(REMOVE_WITH_CONTENT),
+    attributes={
+        **{tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        **{tag: {"id"} for tag in ("h2", "h3", "h4", "h5", "h6")},
+    },
+    attribute_filter=_page_attribute_filter,
+    strip_comments=True,
+    link_rel="noopener noreferrer",
+    tag_attribute_values={tag: {a: set(v) for a, v in values.items()} for tag, values in ALLOWED_VALUES.items()},
+    url_schemes={*LINK_SCHEMES, "data"},
+    allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},
+)
+
+
+def sanitize(fragment: str, page: bool = False) -> str:
+    """HTML cleaned to the allowlist: the wall every Markdown field's HTML passes, whatever produced it.
+    ``page``: a shared page's body, which may also hold h2/h3 headings with ids."""
+    return (_PAGE_CLEANER if page else _CLEANER).clean(fragment)
 
 
 # --------------------------------------------------------------------------------------------------- plain text
@@ -268,8 +295,9 @@ class LinkContext:
             )
         if path.endswith(".md"):
             return posixpath.relpath(path, posixpath.dirname(self.here) or ".") + hash_ + fragment
-        base = page_url(self.here, self.directory_urls) if self.directory_urls is not None else self.here
-        return _relative_url(base, path) + hash_ + fragment
+        if self.directory_urls is None:
+            return path + hash_ + fragment  # the binder is one page at the root of its folder (so is print.html)
+        return _relative_url(page_url(self.here, self.directory_urls), path) + hash_ + fragment
 
 
 def page_url(page: str, directory_urls: bool | None) -> str:
@@ -321,10 +349,13 @@ class _FieldTree(Treeprocessor):
         self.state = state
 
     def run(self, root: etree.Element) -> None:
+        ids: set[str] = set()
         for parent in root.iter():
             for index, el in enumerate(list(parent)):
-                if el.tag in ("h1", "h2", "h3"):
-                    el.tag = {"h1": "h4", "h2": "h5", "h3": "h6"}[el.tag]
+                if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                    el.tag = f"h{min(6, int(el.tag[1]) + self.state.shift)}"
+                    if self.state.page:
+                        el.set("id", _unique(_slug("".join(el.itertext())), ids))
                 elif el.tag == "a":
                     self._link(el)
                 elif el.tag == "img":
@@ -366,9 +397,25 @@ def _attribute_value(value: str) -> str:
 class _State:
     context: LinkContext = field(default_factory=LinkContext)
     found: list[tuple[str, str]] = field(default_factory=list)
+    shift: int = 3  # a field's headings sit below the page's own (h1 becomes h4)
+    page: bool = False  # a shared page: h1 becomes h2, headings get ids for links to its sections
 
     def record(self, kind: str, value: str) -> None:
         self.found.append((kind, value))
+
+
+def _slug(text: str) -> str:
+    """A heading's anchor as GitHub makes it (lower case, hyphens), so links written for GitHub keep working."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].strip("-") or "section"
+
+
+def _unique(ident: str, used: set[str]) -> str:
+    candidate, n = ident, 1
+    while candidate in used:
+        candidate = f"{ident}-{n}"
+        n += 1
+    used.add(candidate)
+    return candidate
 
 
 class _FieldEngine:
@@ -394,10 +441,12 @@ class _FieldEngine:
         self.md.treeprocessors.register(_FieldTree(self.md, self.state), "runbinder-field", 5)
         self.lock = threading.Lock()
 
-    def render(self, text: str, context: LinkContext) -> tuple[str, list[tuple[str, str]]]:
+    def render(self, text: str, context: LinkContext, page: bool = False) -> tuple[str, list[tuple[str, str]]]:
         with self.lock:
             self.state.context = context
             self.state.found = []
+            self.state.page = page
+            self.state.shift = 1 if page else 3
             try:
                 converted = self.md.convert(text)
             finally:
@@ -417,12 +466,13 @@ def _engine() -> _FieldEngine:
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def markdown_html(text: str, context: LinkContext = LinkContext()) -> str:
-    """A Markdown field as safe HTML: rendered without raw HTML, then cleaned to the allowlist."""
+def markdown_html(text: str, context: LinkContext = LinkContext(), page: bool = False) -> str:
+    """A Markdown field as safe HTML: rendered without raw HTML, then cleaned to the allowlist. ``page``: a shared
+    page's whole body (headings from h2, with ids)."""
     if _PLAIN_FIELD.fullmatch(text) and not text.endswith("  "):
         return f"<p>{html.escape(text, quote=False)}</p>"  # a plain sentence: what the engine would return
-    converted, _ = _engine().render(text, context)
-    return sanitize(converted)
+    converted, _ = _engine().render(text, context, page)
+    return sanitize(converted, page)
 
 
 def markdown_inline_html(text: str, context: LinkContext = LinkContext()) -> str:
@@ -431,6 +481,30 @@ def markdown_inline_html(text: str, context: LinkContext = LinkContext()) -> str
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         return rendered[3:-4]
     return rendered
+
+
+_HTML_ELEMENT_NAMES = """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas
+    caption cite code col colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure font footer form
+    frame frameset h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins kbd label legend li link main map mark
+    math menu meta meter nav noscript object ol optgroup option output p param picture portal pre progress q rp rt
+    ruby s samp script section select slot small source span strong style sub summary sup svg table tbody td template
+    textarea tfoot th thead time title tr track u ul var video wbr xmp plaintext marquee center !--"""
+HTML_ELEMENTS = frozenset(_HTML_ELEMENT_NAMES.split())
+"""Names that make ``<name ...>`` a tag a reader meant as HTML; anything else in angle brackets is a placeholder."""
+
+
+def _tag_name(raw: str) -> str:
+    match = re.match(r"</?([A-Za-z][A-Za-z0-9]*)", raw)
+    return match.group(1).lower() if match else ("!--" if raw.startswith("<!--") else "")
+
+
+def _looks_like_tag(raw: str) -> bool:
+    """A tag an author meant as HTML: a known element, alone, closing, or with attributes (``<b>``, ``</b>``,
+    ``<img src=x>``); not ``<output of the command>``, which only starts with an element's name."""
+    if _tag_name(raw) not in HTML_ELEMENTS:
+        return False
+    rest = re.sub(r"^</?[A-Za-z][A-Za-z0-9]*|/?>$", "", raw).strip()
+    return raw.startswith(("</", "<!--")) or not rest or "=" in rest
 
 
 _MAYBE_UNSAFE = re.compile(r"<[A-Za-z/!?]|\]\s*[(\[:]")
@@ -449,6 +523,8 @@ def markdown_findings(text: str) -> list[Finding]:
         offset = max(start, 0)
         shown = value if len(value) <= 60 else value[:57] + "..."
         if kind == "html":
+            if not _looks_like_tag(value):
+                continue  # <namespace>, <pod name>: a placeholder in angle brackets, shown as written, as meant
             out.append(
                 Finding(offset, "markdown.unsafe", "warning", f"raw HTML {shown!r} is shown as text, not rendered")
             )
@@ -508,9 +584,14 @@ class Fragments:
 FRAGMENTS = Fragments()
 
 
-def fragment(built_html: str) -> str:
+def fragment(built_html: str, page: bool = False) -> str:
     """The marker a generated page carries for a piece of HTML: cleaned to the allowlist here, whoever built it."""
-    return FRAGMENTS.put(sanitize(built_html))
+    return FRAGMENTS.put(sanitize(built_html, page))
+
+
+def page_block(text: str, context: LinkContext) -> str:
+    """A shared page's Markdown body as a block of its generated page."""
+    return fragment(f'<div class="rb-md">{markdown_html(text, context, page=True)}</div>', page=True)
 
 
 class _FragmentPreprocessor(Preprocessor):

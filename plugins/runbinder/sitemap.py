@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,12 +43,40 @@ def service_page(ident: str) -> str:
 
 
 def page_paths(index: Index) -> set[str]:
-    """The docs path of every generated page."""
+    """The docs path of every generated page (shared pages included)."""
     return {
         *PAGES.values(),
         *(service_page(sid) for sid in index["services"]),
         *(runbook_page(rid) for rid in index.runbooks),
+        *(path for path in index.files if path.endswith(".md")),
     }
+
+
+SHARED_FOLDERS = ("pages", "images")
+"""Folders of a runbook project whose files the site publishes as they are: shared Markdown pages that runbooks
+link to (``pages/``, rendered through the same doors as runbook prose) and images (``images/``)."""
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
+
+
+def project_files(root: Path) -> dict[str, Path]:
+    """The shared pages and images of a project, by their path in the site (``pages/x.md``, ``images/y.png``).
+
+    Links in runbook text name them by that path, the same from every page and in the binder."""
+    found: dict[str, Path] = {}
+    for folder in SHARED_FOLDERS:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            relative = path.relative_to(root)
+            if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+                continue
+            if folder == "pages" and path.suffix != ".md":
+                continue
+            if folder == "images" and path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            found[relative.as_posix()] = path
+    return found
 
 
 # --------------------------------------------------------------------------- alerts

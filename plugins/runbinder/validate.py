@@ -23,11 +23,13 @@ from typing import Any
 from . import rules_match
 from .diagnostics import Diagnostic, Level
 from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
-from .placeholders import bare_uses, command_uses, template_uses
+from .placeholders import assigned_names, bare_uses, command_uses, template_uses
 from .prose import markdown_diagnostics
 from .review import parse_day
 from .schemas import is_valid, load_schemas, validator
-from .sitemap import RESERVED_IDS, runbook_page, service_page
+from .sitemap import RESERVED_IDS, project_files, runbook_page, service_page
+from .structure import iter_commands as structure_commands
+from .structure import walk_steps
 
 PathT = tuple[str | int, ...]
 
@@ -66,6 +68,7 @@ class Index:
     runbook_ids: dict[str, list[tuple[Document | Path, PathT]]] = field(default_factory=dict)
     site_variables: dict[str, Entry] = field(default_factory=dict)
     site: Entry | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # shared pages and images by site path (sitemap)
 
     def __getitem__(self, section: str) -> dict[str, Entry]:
         return self.tables[section]
@@ -220,7 +223,7 @@ def _load_project(
             if doc.schema_diagnostics is None:
                 _judge(doc)
             diagnostics.extend(doc.schema_diagnostics or ())
-    index = Index()
+    index = Index(files=project_files(root) if root is not None else {})
     checker = _Checker(index)
     if root is None:
         for doc in documents:
@@ -811,7 +814,8 @@ class _Checker:
         self.check_variables(doc, data)
 
     def check_structure(self, doc: Document, data: dict[str, Any]) -> None:
-        """Phase and step identifiers (given or derived from titles) must be unique: they name test items."""
+        """Phase and step identifiers (given or derived from titles) must be unique among their siblings: they name
+        test items and page anchors. Sub-steps and the steps of alternatives are checked the same way."""
         phases: dict[str, int] = {}
         for i, phase in iter_items(data, "phases"):
             pid = _name(phase)
@@ -823,18 +827,23 @@ class _Checker:
                     "id.duplicate",
                 )
             phases[pid] = i
-            steps: dict[str, int] = {}
-            for j, step in iter_items(phase, "steps"):
-                sid = _name(step)
-                if sid in steps:
-                    self.report(
-                        doc,
-                        ("phases", i, "steps", j, "id" if "id" in step else "title"),
-                        f"step {sid!r} appears twice in this phase (also steps[{steps[sid]}]); give one an id",
-                        "id.duplicate",
-                    )
-                steps[sid] = j
-                self.ref(doc, ("phases", i, "steps", j, "runbook"), step.get("runbook"), "runbooks", "xref.runbook")
+        siblings: dict[PathT, dict[str, int]] = {}
+        for step_at in walk_steps(data):
+            step, path = step_at.step, step_at.path
+            seen = siblings.setdefault(path[:-1], {})
+            sid = _name(step)
+            index = path[-1]
+            if sid in seen:
+                where = "this phase" if len(path) == 4 else "these steps"
+                self.report(
+                    doc,
+                    (*path, "id" if "id" in step else "title"),
+                    f"step {sid!r} appears twice in {where} (also steps[{seen[sid]}]); give one an id",
+                    "id.duplicate",
+                )
+            if isinstance(index, int):
+                seen.setdefault(sid, index)
+            self.ref(doc, (*path, "runbook"), step.get("runbook"), "runbooks", "xref.runbook")
 
     def check_flow(self, doc: Document, flow: Any) -> None:
         if not isinstance(flow, dict):
@@ -894,15 +903,30 @@ class _Checker:
                 if name in declared:
                     self.report(doc, ("variables", i, "name"), f"variable {name!r} is declared twice", "id.duplicate")
                 declared[name] = (i, variable)
+                description = variable.get("description")
+                if isinstance(description, str) and description.startswith("TODO"):
+                    # Left by `runbinder import` (or an author): a responder must know what to fill in.
+                    self.report(
+                        doc,
+                        ("variables", i, "description"),
+                        f"variable {name!r} is not described yet: say what value to put here and where to find it",
+                        "variable.todo",
+                        level="warning",
+                    )
         site = self.index.site_variables
         bare = [n for n, (_, v) in declared.items() if v.get("bare")]
         bare += [n for n, e in site.items() if e.data.get("bare") and n not in declared]
         used: set[str] = set()
+        given: set[str] = set()  # shell variables earlier commands set (export NAMESPACE=...): not placeholders
         for path, command in iter_commands(data):
             language = str(command.get("language", "bash"))
             code = command.get("code")
             if isinstance(code, str):
-                for use in command_uses(code, language, bare):
+                # A variable an earlier command sets needs no declaration, but a declared one it sets is still used.
+                used.update(use.name for use in command_uses(code, language, bare))
+                uses = list(command_uses(code, language, bare, given))
+                given |= assigned_names(code, language)
+                for use in uses:
                     used.add(use.name)
                     if use.name in declared or use.name in site:
                         continue
@@ -979,8 +1003,6 @@ def _as_written(code: str, offset: int, name: str) -> str:
 
 
 def iter_commands(data: dict[str, Any]) -> Iterator[tuple[PathT, dict[str, Any]]]:
-    """Every command of a runbook with its path."""
-    for i, phase in iter_items(data, "phases"):
-        for j, step in iter_items(phase, "steps"):
-            for k, command in iter_items(step, "commands"):
-                yield ("phases", i, "steps", j, "commands", k), command
+    """Every command of a runbook with its path: in steps, sub-steps and alternatives (structure.iter_commands)."""
+    for path, command, _name_of_step in structure_commands(data):
+        yield path, command

@@ -31,10 +31,11 @@ class CheckOptions:
 
 
 def site_pages(project: Project, docs_dir: Path | None) -> set[str]:
-    """Pages the site will have: the generated ones and the hand-written ones in docs_dir."""
-    pages = page_paths(project.index)
+    """What a relative link may name: the generated pages, the project's shared pages and images, and the files of
+    docs_dir (hand-written pages and their images)."""
+    pages = page_paths(project.index) | set(project.index.files)
     if docs_dir is not None and docs_dir.is_dir():
-        pages |= {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md")}
+        pages |= {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*") if p.is_file()}
     return pages
 
 

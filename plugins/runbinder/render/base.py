@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from .. import safe, urls
+from ..schemas import markdown_fields, markdown_tree
 from ..sitemap import PAGES, page_paths, runbook_page, service_page
 from ..validate import Index
 
@@ -38,6 +40,7 @@ METHOD_TITLES = {
     "support-ticket": "Support ticket",
     "video": "Video call",
 }
+_PAGE_LINK = re.compile(r"\]\(\s*<?(pages/[^)#\s>]+\.md)")
 METHOD_LABELS = {"email": "E-mail", "phone": "Phone", "chat": "Chat", "pager": "Pager", "url": "Web"}
 
 
@@ -70,7 +73,7 @@ class Renderer:
         self.known_pages = page_paths(self.index) | self.docs_pages
         self.runbooks: list[Data] = sorted(
             (e.data for e in self.index.runbooks.values()),
-            key=lambda r: (str(r.get("service")), str(r.get("title")).lower()),
+            key=lambda r: (str(r.get("service")), _order(r.get("order")), str(r.get("title")).lower()),
         )
         self.by_service: dict[str, list[Data]] = defaultdict(list)
         for runbook in self.runbooks:
@@ -196,6 +199,10 @@ class Renderer:
                     add("runbook", step.get("runbook"), ref)
             for tag in rb.get("tags", []):
                 add("tag", tag, ref)
+            for _path, text in markdown_fields(rb, markdown_tree("runbook")):
+                if "pages/" in text:
+                    for match in _PAGE_LINK.finditer(text):
+                        add("page", match.group(1), ref)
         for sid, svc in self.table("services").items():
             ref = Ref(str(svc["name"]), service_page(sid))
             add("contact", svc.get("owner"), ref)
@@ -234,6 +241,11 @@ class Renderer:
         lines = [f"- [{safe.md_text(r.label)}]({rel(here, r.page)}{'#' + r.anchor if r.anchor else ''})" for r in items]
         heading = f"{'#' * level} Referenced by" + (f" {{#{anchor}}}" if anchor else "")
         return heading + "\n\n" + "\n".join(lines)
+
+
+def _order(value: object) -> int:
+    """A runbook's place among its service's runbooks: its ``order``, else after every ordered one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1_000_000
 
 
 def contact_value(method: Data) -> str:

@@ -6,6 +6,7 @@ from .. import rules_match, safe
 from ..languages import highlight
 from ..review import review_due
 from ..sitemap import PAGES, alert_target, runbook_page
+from ..structure import PathT
 from ..validate import slug
 from . import blocks as b
 from . import mermaid
@@ -33,8 +34,7 @@ FIXED_IDS = (
 def runbook(r: Renderer, rb: Data) -> b.Page:
     """One runbook's page."""
     here = runbook_page(rb["id"])
-    anchors = b.Anchors()
-    anchors.reserve(*FIXED_IDS)
+    plan, anchors = anchor_plan(rb)
     parts = [b.heading(1, safe.md_text(rb["title"]))]
     facts = [
         f"**Service:** {r.link('service', rb['service'], here)}",
@@ -78,13 +78,13 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
         if rb.get(key):
             parts.append(b.heading(2, title, key))
             parts.append(r.md_list(rb[key], here))
-    parts += _sections(r, rb, "before-phases", here, anchors)
+    parts += _sections(r, rb, "before-phases", here, plan)
     if rb.get("flow"):
         parts.append(b.heading(2, "Decision flow", "decision-flow"))
         parts.append(b.fence(runbook_flow(rb["flow"]), "mermaid"))
     for number, phase in enumerate(rb["phases"], 1):
-        parts.append(_phase(r, phase, number, here, anchors))
-    parts += _sections(r, rb, "after-phases", here, anchors)
+        parts.append(_phase(r, phase, number, here, plan))
+    parts += _sections(r, rb, "after-phases", here, plan)
     if rb.get("variables"):
         parts.append(b.heading(2, "Variables", "variables"))
         parts.append("Replace these placeholders before running a command. Never paste a secret into a ticket or chat.")
@@ -157,13 +157,47 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
     return b.Page(here, str(rb["title"]), b.join(parts))
 
 
-def _sections(r: Renderer, rb: Data, placement: str, here: str, anchors: b.Anchors) -> list[str]:
+def anchor_plan(rb: Data) -> tuple[dict[PathT, str], b.Anchors]:
+    """The page anchor of every section, phase, step and alternative of a runbook, by its path in the data, and
+    the page's ids so far (checklists take theirs after). The page and the importer (which rewrites in-page links
+    of the source to these anchors) both read it."""
+    anchors = b.Anchors()
+    anchors.reserve(*FIXED_IDS)
+    plan: dict[PathT, str] = {}
+
+    def sections(placement: str) -> None:
+        for i, section in enumerate(rb.get("sections", [])):
+            if section.get("placement", "after-phases") == placement:
+                plan[("sections", i)] = anchors.take(str(section.get("id") or slug(str(section["title"]))))
+
+    def step(path: PathT, data: Data, parent: str) -> None:
+        anchor = anchors.take(f"{parent}-{step_id(data)}")
+        plan[path] = anchor
+        for k, way in enumerate(data.get("alternatives", [])):
+            option = f"{anchor}-option-{k + 1}"
+            way_path: PathT = (*path, "alternatives", k)
+            plan[way_path] = option
+            for j, sub in enumerate(way.get("steps", [])):
+                step((*path, "alternatives", k, "steps", j), sub, option)
+        for j, sub in enumerate(data.get("steps", [])):
+            step((*path, "steps", j), sub, anchor)
+
+    sections("before-phases")
+    for i, phase in enumerate(rb.get("phases", [])):
+        plan[("phases", i)] = anchors.take(phase_id(phase))
+        for j, data in enumerate(phase.get("steps", [])):
+            step(("phases", i, "steps", j), data, phase_id(phase))
+    sections("after-phases")
+    return plan, anchors
+
+
+def _sections(r: Renderer, rb: Data, placement: str, here: str, plan: dict[PathT, str]) -> list[str]:
     """The runbook's labelled sections that go ``placement`` (before or after the phases)."""
     out = []
-    for section in rb.get("sections", []):
+    for i, section in enumerate(rb.get("sections", [])):
         if section.get("placement", "after-phases") != placement:
             continue
-        anchor = anchors.take(str(section.get("id") or slug(str(section["title"]))))
+        anchor = plan[("sections", i)]
         if section.get("collapsed") and not r.print_mode:
             # Folded on the site; the heading keeps the section in the page's contents and gives it its address.
             out.append(b.heading(2, safe.md_text(section["title"]), anchor))
@@ -188,22 +222,22 @@ def step_id(step: Data) -> str:
     return str(step.get("id") or slug(str(step["title"])))
 
 
-def _phase(r: Renderer, phase: Data, number: int, here: str, anchors: b.Anchors) -> str:
-    pid = phase_id(phase)
+def _phase(r: Renderer, phase: Data, number: int, here: str, plan: dict[PathT, str]) -> str:
     title = f"{number}. {phase['title']}"
     if phase.get("timebox"):
         title += f" (within {b.duration(phase['timebox'])})"
-    parts = [b.heading(2, safe.md_text(title), anchors.take(pid))]
+    path: PathT = ("phases", number - 1)
+    parts = [b.heading(2, safe.md_text(title), plan[path])]
     if phase.get("description"):
         parts.append(r.md(phase["description"], here))
     for step_number, step in enumerate(phase["steps"], 1):
-        parts.append(_step(r, step, f"{number}.{step_number}", 3, pid, here, anchors))
+        parts.append(_step(r, step, f"{number}.{step_number}", 3, (*path, "steps", step_number - 1), here, plan))
     return b.join(parts)
 
 
-def _step(r: Renderer, step: Data, number: str, level: int, parent: str, here: str, anchors: b.Anchors) -> str:
+def _step(r: Renderer, step: Data, number: str, level: int, path: PathT, here: str, plan: dict[PathT, str]) -> str:
     """A step with its sub-steps (one heading level down, numbered under it) and its alternatives."""
-    anchor = anchors.take(f"{parent}-{step_id(step)}")
+    anchor = plan[path]
     parts = [b.heading(min(level, 6), safe.md_text(f"{number} {step['title']}"), anchor)]
     parts.append(_doing(r, step, here))
     if step.get("alternatives"):
@@ -212,12 +246,11 @@ def _step(r: Renderer, step: Data, number: str, level: int, parent: str, here: s
         for k, way in enumerate(ways, 1):
             body = [_doing(r, way, here)]
             for sub_number, sub in enumerate(way.get("steps", []), 1):
-                body.append(
-                    _step(r, sub, f"{number}.{k}.{sub_number}", level + 1, f"{anchor}-option-{k}", here, anchors)
-                )
+                sub_path = (*path, "alternatives", k - 1, "steps", sub_number - 1)
+                body.append(_step(r, sub, f"{number}.{k}.{sub_number}", level + 1, sub_path, here, plan))
             parts.append(b.admonition("abstract", f"Option {k} of {len(ways)}: {way['title']}", b.join(body)))
     for sub_number, sub in enumerate(step.get("steps", []), 1):
-        parts.append(_step(r, sub, f"{number}.{sub_number}", level + 1, anchor, here, anchors))
+        parts.append(_step(r, sub, f"{number}.{sub_number}", level + 1, (*path, "steps", sub_number - 1), here, plan))
     return b.join(parts)
 
 

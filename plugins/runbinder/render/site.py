@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .. import safe
@@ -18,6 +19,7 @@ from .runbook import runbook
 from .schema_ref import schema_reference
 from .services import service, services_index
 from .severity import severity_css, severity_page
+from .shared import read_page, shared_page
 from .templates import templates_page
 from .tools import tools_page
 
@@ -51,7 +53,13 @@ class SiteRenderer(Renderer):
             out[service_page(sid)] = service(self, sid)
         for rb in self.runbooks:
             out[runbook_page(rb["id"])] = runbook(self, rb)
+        for path, source in self.shared_pages().items():
+            out[path] = shared_page(self, path, source)
         return out
+
+    def shared_pages(self) -> dict[str, Path]:
+        """The project's shared pages by site path (``pages/...md``)."""
+        return {path: source for path, source in sorted(self.index.files.items()) if path.endswith(".md")}
 
     def page_paths(self) -> set[str]:
         """The paths of every generated page, without rendering them."""
@@ -79,5 +87,10 @@ class SiteRenderer(Renderer):
             {"Tools and access": PAGES["tools"]},
             {"Checklists": PAGES["checklists"]},
             {"Tags": PAGES["tags"]},
+            *(
+                [{"Shared pages": [{title(read_page(src)[0]): p} for p, src in self.shared_pages().items()]}]
+                if self.shared_pages() and full
+                else []
+            ),
             {"Schema reference": PAGES["schema"]},
         ]
