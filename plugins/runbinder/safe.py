@@ -483,12 +483,15 @@ def markdown_inline_html(text: str, context: LinkContext = LinkContext()) -> str
     return rendered
 
 
-_HTML_ELEMENT_NAMES = """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas
-    caption cite code col colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure font footer form
-    frame frameset h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins kbd label legend li link main map mark
-    math menu meta meter nav noscript object ol optgroup option output p param picture portal pre progress q rp rt
-    ruby s samp script section select slot small source span strong style sub summary sup svg table tbody td template
-    textarea tfoot th thead time title tr track u ul var video wbr xmp plaintext marquee center !--"""
+_HTML_ELEMENT_NAMES = """
+    a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption cite
+    code col colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption
+    figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins
+    kbd label legend li link main map mark math menu meta meter nav noscript object ol optgroup option
+    output p param picture portal pre progress q rp rt ruby s samp script section select slot small
+    source span strong style sub summary sup svg table tbody td template textarea tfoot th thead time
+    title tr track u ul var video wbr xmp plaintext marquee center !--
+"""
 HTML_ELEMENTS = frozenset(_HTML_ELEMENT_NAMES.split())
 """Names that make ``<name ...>`` a tag a reader meant as HTML; anything else in angle brackets is a placeholder."""
 
