@@ -35,11 +35,13 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from runbinder import urls
 from runbinder.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,8 +325,12 @@ def render_stage(project: Path) -> list[str]:
     try:
         with deadline(TIME_LIMIT):
             renderer = SiteRenderer(loaded.index, today=date(2026, 1, 1), directory_urls=True)
-            renderer.pages()
+            pages = renderer.pages()
             renderer.nav()
+            problems = []
+            for path, page in pages.items():
+                problems += [f"{path}: {p}" for p in live_markup(page_html(page.document()))]
+            return problems
     except _Timeout as exc:
         return [f"render {exc}"]
     except Exception as exc:
@@ -340,6 +346,109 @@ def render_stage(project: Path) -> list[str]:
     return []
 
 
+_SITE_EXTENSIONS = [
+    "admonition", "attr_list", "md_in_html", "tables", "toc", "meta", "pymdownx.details", "pymdownx.superfences",
+    "pymdownx.tasklist", "pymdownx.highlight", "pymdownx.inlinehilite", "pymdownx.magiclink",
+]  # fmt: skip
+
+
+def page_html(document: str) -> str:
+    """A generated page as HTML through a site's Markdown (with attribute lists and raw HTML in Markdown on)."""
+    import markdown
+
+    from runbinder import safe
+
+    return markdown.markdown(document, extensions=[*_SITE_EXTENSIONS, safe.FragmentExtension()])
+
+
+class _Markup(HTMLParser):
+    DANGEROUS = frozenset(
+        {"script", "style", "iframe", "frame", "object", "embed", "svg", "math", "meta", "link", "base", "form"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.DANGEROUS:
+            self.problems.append(f"live <{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or name in ("style", "srcdoc", "formaction"):
+                self.problems.append(f"live attribute {name} on <{tag}>")
+            if name in ("href", "src") and value and not urls.is_safe(value):
+                self.problems.append(f"live {name}={value[:60]!r} on <{tag}>")
+            if name == "src" and value and urls.scheme(value) in ("http", "https"):
+                self.problems.append(f"remote {name}={value[:60]!r} on <{tag}>")
+
+    handle_startendtag = handle_starttag
+
+
+def live_markup(html: str) -> list[str]:
+    """Anything in a page that could run script, load from elsewhere or embed a document."""
+    parser = _Markup()
+    parser.feed(html)
+    parser.close()
+    return parser.problems
+
+
+def build_stage(project: Path) -> list[str]:
+    """The real `mkdocs build` of a mutant: it builds (no live markup in any page) or stops with located messages,
+    and a failed build leaves the previous site as it was."""
+    config = project / "mkdocs.yml"
+    if not config.exists():
+        shutil.copy2(ROOT / "mkdocs.yml", config)
+        (project / "docs").mkdir(exist_ok=True)
+        text = config.read_text(encoding="utf-8").replace(
+            "runbooks_dir: runbooks", 'runbooks_dir: runbooks\n      checks: "off"'
+        )
+        config.write_text(text, encoding="utf-8")
+    site = project / "site"
+    site.mkdir(exist_ok=True)
+    (site / "previous.html").write_text("the last good site", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SOURCE_DATE_EPOCH": "1767225600"},
+    )
+    output = result.stdout + result.stderr
+    problems = [f"build output has {frame!r}" for frame in ("Traceback", 'File "', "internal error") if frame in output]
+    if result.returncode != 0:
+        if not (site / "previous.html").is_file():
+            problems.append("a failed build cost the previous site")
+        if "runbinder" not in output:
+            problems.append(f"the build failed without a runbinder message: {output[-300:]!r}")
+        return problems
+    for page in sorted(site.rglob("*.html")):
+        if page.name == "print.html":
+            continue  # the binder page has its own drawing script; it is inspected by the binder stage
+        content = page.read_text(encoding="utf-8")
+        start, end = content.find("<article"), content.find("</article>")
+        problems += [f"{page.relative_to(site)}: {p}" for p in live_markup(content[start:end])]
+    return problems
+
+
+def binder_stage(project: Path) -> list[str]:
+    """A mutant that validates prints a binder whose text holds nothing of a file it must not read."""
+    from runbinder.binder import find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        return []
+    output = project / "binder.pdf"
+    code, out, err = run_cli(project, ["binder", "runbooks", "-o", str(output), "--chromium", chromium], limit=600)
+    problems = [p for p in output_problems(code, out, err) if "unexpected stderr" not in p]
+    if code == 0 and shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(output), "-"], capture_output=True, text=True, check=False).stdout
+        if "root:x:0:0" in text:
+            problems.append("the binder printed /etc/passwd")
+    return problems
+
+
 STAGES: dict[str, Stage] = {
     "validate": validate_stage("text"),
     "validate-json": validate_stage("json"),
@@ -349,11 +458,16 @@ STAGES: dict[str, Stage] = {
     "validate-subprocess": subprocess_stage("validate", "runbooks"),
     "check-subprocess": subprocess_stage("check", "--as-of", "2026-01-01", "runbooks"),
     "render": render_stage,
+    "build": build_stage,
+    "binder": binder_stage,
 }
+
+SLOW_STAGES = {"build": 300.0, "binder": 600.0}
+"""Stages that run a whole MkDocs build or a browser, with limits of their own."""
 
 DEFAULT_PLAN = (
     "validate,check,check-changed,render:2,validate-json:4,validate-github:4,"
-    "validate-subprocess:100,check-subprocess:250"
+    "validate-subprocess:100,check-subprocess:250,build:25,binder:250"
 )
 """Which stages run on which mutants: name[:every]; the first mutant runs every stage."""
 
@@ -1053,8 +1167,9 @@ def _run_stages(project: Path, mutant: Mutant, stages: list[tuple[str, int]], re
         report.runs[name] += 1
         report.seconds[name] = report.seconds.get(name, 0.0) + elapsed
         report.slowest[name] = max(report.slowest.get(name, 0.0), elapsed)
-        if elapsed > TIME_LIMIT:
-            problems.append(f"took {elapsed:.1f} s (limit {TIME_LIMIT:g} s)")
+        limit = SLOW_STAGES.get(name, TIME_LIMIT)
+        if elapsed > limit:
+            problems.append(f"took {elapsed:.1f} s (limit {limit:g} s)")
         if problems:
             report.failures.append(Failure(mutant, name, problems, CRASHES[0] if CRASHES else None))
 

@@ -10,7 +10,7 @@ MUTANTS = 200
 # every fifth; a third of the mutants are rendered (those that validate).
 PLAN = (
     "validate,check-changed,check:5,render:3,validate-json:5,validate-github:5,"
-    "validate-subprocess:80,check-subprocess:200"
+    "validate-subprocess:80,check-subprocess:200,build:100"
 )
 
 
@@ -21,6 +21,7 @@ def test_seeded_mutants_keep_the_promise() -> None:
     # Real processes too, not only in-process runs.
     assert report.runs["validate-subprocess"] >= 2
     assert report.runs["check-subprocess"] >= 1
+    assert report.runs["build"] >= 2  # real mkdocs builds of mutants: built pages inert, failed builds lose nothing
     # The mutations reach every layer: the loader's refusals, the schema, values, ids and references, and check.
     reached = set(report.rules)
     for rule in (
