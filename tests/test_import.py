@@ -207,3 +207,25 @@ def test_whole_collections(tmp_path: Path) -> None:
     assert fidelity.missing == []
     assert [d.text() for d in diagnostics if d.level == "error"] == []
     assert elapsed < 60
+
+
+def test_an_imported_image_prints_in_the_binder(imported: tuple[Path, Any], tmp_path: Path) -> None:
+    # One path (images/...) for the page and the binder: the binder copies the project's images beside its page.
+    import subprocess
+
+    from runbinder.binder import BinderOptions, find_chromium, make_binder
+    from runbinder.validate import load_project
+
+    if find_chromium() is None or shutil.which("pdfimages") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but chromium or poppler-utils is missing")
+        pytest.skip("needs chromium and poppler-utils")
+    project, _ = imported
+    loaded = load_project(project, None, tmp_path)
+    output = tmp_path / "binder.pdf"
+    make_binder(loaded.index, output, BinderOptions())
+    listing = subprocess.run(["pdfimages", "-list", str(output)], capture_output=True, text=True, check=True).stdout
+    images = [line for line in listing.splitlines()[2:] if line.strip()]
+    assert any(line.split()[2:5] == ["image", "1", "1"] for line in images), listing  # the 1x1 topology.png
+    text = subprocess.run(["pdftotext", str(output), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Gathering logs" in text  # the shared page is printed too
