@@ -59,7 +59,7 @@ def test_every_diagram_renders_to_svg(watch: Any, server: str, built_site: Path)
     watched = watch(server)
     problems = []
     for page_path in pages:
-        expected = (built_site / page_path).read_text(encoding="utf-8").count('<pre class="mermaid">')
+        expected = (built_site / page_path).read_text(encoding="utf-8").count('<pre class="mermaid"')
         watched.page.goto(f"{server}/{page_path}")
         watched.page.wait_for_function(
             "n => document.querySelectorAll('div.mermaid').length === n"
@@ -119,7 +119,7 @@ def test_site_works_from_file_urls(watch: Any, built_site: Path) -> None:
 
 
 def test_print_page_draws_every_diagram(watch: Any, server: str, built_site: Path) -> None:
-    expected = (built_site / "print.html").read_text(encoding="utf-8").count('<pre class="mermaid">')
+    expected = (built_site / "print.html").read_text(encoding="utf-8").count('<pre class="mermaid"')
     assert expected > 5
     watched = watch(server)
     watched.page.goto(f"{server}/print.html")

@@ -43,6 +43,7 @@ def test_mermaid_uses_generated_ids_and_quotes_every_label() -> None:
         [mermaid.Edge("end", "style", 'say "yes"'), mermaid.Edge("end", "missing")],
     )
     assert chart.splitlines() == [
+        *mermaid.NATURAL_SIZE.splitlines(),
         "flowchart TD",
         '    n0(["end"])',
         '    n1{"Is it#63; #124; maybe"}',

@@ -53,7 +53,11 @@ def _norm(text: str) -> str:
 def _corpus(service: str) -> tuple[str, str]:
     strings: list[str] = []
     for path in [ROOT / "runbooks" / "catalog.yaml", *sorted((ROOT / "runbooks" / service).rglob("*.yaml"))]:
-        strings += _strings(yaml.safe_load(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        strings += _strings(yaml.safe_load(text))
+        # Notes for authors (how a source table was modelled) live in YAML comments: kept, not shown to responders.
+        comments = [line.strip()[1:].strip() for line in text.splitlines() if line.strip().startswith("#")]
+        strings.append(" ".join(comments))
     raw = "\n".join(strings)
     return raw, _norm(raw)
 

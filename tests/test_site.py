@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -57,10 +58,18 @@ def test_site_loads_nothing_from_the_network(built_site: Path) -> None:
 
 def test_mermaid_source_is_escaped_in_html(built_site: Path) -> None:
     html = (built_site / "severity.html").read_text(encoding="utf-8")
-    block = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', html, re.S)
+    block = re.search(r'<pre class="mermaid" data-search-exclude><code>(.*?)</code></pre>', html, re.S)
     assert block is not None
-    assert block.group(1).startswith("flowchart LR")
+    assert block.group(1).split("---\n")[-1].startswith("flowchart LR")
     assert "<" not in block.group(1).replace("&lt;", "")
+
+
+def test_search_finds_words_not_diagram_source(built_site: Path) -> None:
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    text = " ".join(doc["text"] for doc in index["docs"])
+    assert "SEV1" in text and "Incident" in text  # the severity page is indexed...
+    assert "flowchart" not in text and "useMaxWidth" not in text  # ...but no diagram source (n0["SEV1 ...)
+    assert not re.search(r"\bn\d+\[", text)
 
 
 def _digest(root: Path) -> dict[str, str]:

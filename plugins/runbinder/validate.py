@@ -705,6 +705,7 @@ class _Checker:
             if isinstance(level, dict):
                 self.recipients(doc, (*path, i, "to"), level.get("to"))
                 self.ref(doc, (*path, i, "via"), level.get("via"), "tools", "xref.tool")
+                self.refs(doc, (*path, i, "severities"), level.get("severities"), "severities", "xref.severity")
 
     def refs(self, doc: Document, path: PathT, values: Any, section: str, rule: str) -> None:
         if isinstance(values, list):

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .. import safe, urls
+from .. import oncall, safe, urls
 from ..schemas import markdown_fields, markdown_tree
 from ..sitemap import PAGES, page_paths, runbook_page, service_page
 from ..validate import Index
+from .blocks import duration
 
 Data = dict[str, Any]
 
@@ -142,6 +143,31 @@ class Renderer:
         methods = entry.data.get("methods", []) if entry else []
         return f"{link} ({contact_value(methods[0])})" if methods else link
 
+    def call(self, call: oncall.Call, here: str) -> str:
+        """One call of a who-to-call answer: whom (with how to reach them) and the level's method."""
+        who = ", ".join(self.recipient(ident, here) for ident in call.to)
+        level = call.level or {}
+        how = METHOD_TITLES.get(str(level.get("method", "")), "")
+        if level.get("via"):
+            via = self.link("tool", level["via"], here)
+            how = f"{how} via {via}" if how else via
+        return f"{who}, {how[:1].lower() + how[1:]}" if how else who
+
+    def calls(self, calls: Iterable[oncall.Call], here: str, *, timed: bool = False, inline: bool = False) -> str:
+        """Calls for a table cell (or, ``inline``, a sentence), in order; ``timed`` says after how long each is
+        made."""
+        out = []
+        for call in calls:
+            text = self.call(call, here)
+            if timed and call.after:
+                text = f"after {safe.md_text(duration(call.after))}: {text}"
+            out.append(text)
+        if inline:
+            return "; ".join(out)
+        if len(out) < 2:
+            return "".join(out)
+        return "<br>".join(f"{n}. {text}" if timed else f"• {text}" for n, text in enumerate(out, 1))
+
     @staticmethod
     def severity_label(severity: Data) -> str:
         """``SEV1 Critical``: the level's id and name."""
@@ -248,11 +274,18 @@ def _order(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1_000_000
 
 
+_DIALABLE = re.compile(r"\+?[0-9][0-9 ().-]{3,28}[0-9]")
+
+
 def contact_value(method: Data) -> str:
-    """A contact method's value for a page: e-mail addresses and web addresses as links, the rest as text."""
+    """A contact method's value for a page: e-mail addresses and web addresses as links, phone and pager numbers
+    as ``tel:`` links (one tap on a phone), the rest as text."""
     value = str(method["value"])
     if method["type"] == "email" and "@" in value and " " not in value:
         return f"[{safe.md_text(value)}]({safe.md_url('mailto:' + value)})"
+    if method["type"] in ("phone", "pager") and _DIALABLE.fullmatch(value.strip()):
+        number = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+        return f"[{safe.md_text(value.strip())}]({safe.md_url('tel:' + number)})"
     if method["type"] == "url" and urls.is_web_url(value):
         return f"[{safe.md_text(value)}]({safe.md_url(value)})"
     return safe.md_text(value)

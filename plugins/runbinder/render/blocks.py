@@ -47,9 +47,11 @@ class Anchors:
         return candidate
 
 
-def heading(level: int, text: str, anchor: str | None = None) -> str:
-    """A heading; ``text`` is already escaped (``safe.md_text``) or built from escaped parts."""
-    return f"{'#' * level} {text}" + (f" {{#{anchor}}}" if anchor else "")
+def heading(level: int, text: str, anchor: str | None = None, classes: Sequence[str] = ()) -> str:
+    """A heading; ``text`` is already escaped (``safe.md_text``) or built from escaped parts. ``classes``
+    (``[a-z0-9-]`` names of our own) need an anchor."""
+    attrs = " ".join([f"#{anchor}"] + [f".{safe.css_ident(c)}" for c in classes]) if anchor else ""
+    return f"{'#' * level} {text}" + (f" {{{attrs}}}" if attrs else "")
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -57,6 +59,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def cell_list(items: Iterable[str]) -> str:
+    """Several statements in one table cell, one per line, each with its bullet so they never run together.
+    ``items`` are already escaped."""
+    items = [item for item in items if item]
+    if len(items) < 2:
+        return "".join(items)
+    return "<br>".join(f"• {item}" for item in items)
 
 
 def indent(text: str, by: int = 4) -> str:

@@ -3,33 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 
 from .. import safe
+from ..review import interval
 from ..sitemap import PAGES
 from . import blocks as b
 from . import mermaid
 from .base import METHOD_TITLES, Data, Renderer
 
 
+def _when(level: Data) -> str:
+    """A level's condition with its time, without saying the time twice ("No progress after 30 min")."""
+    when = str(level.get("when", ""))
+    if not level.get("after"):
+        return when
+    after = b.duration(level["after"])
+    if after in when or str(level["after"]) in when:
+        return when
+    return f"{when} (after {after})" if when else f"After {after}"
+
+
 def escalation_rows(r: Renderer, levels: Iterable[Data], here: str) -> Iterator[list[str]]:
     """Table cells for each level: level, when, to whom (with how to reach them), how, timeline, actions."""
     for number, level in enumerate(levels, 1):
-        when = str(level.get("when", ""))
-        if level.get("after"):
-            after = b.duration(level["after"])
-            when = f"{when} (after {after})" if when else f"After {after}"
         method = METHOD_TITLES.get(str(level.get("method", "")), "")
         if level.get("via"):
             via = r.link("tool", level["via"], here)
             method = f"{method} via {via}" if method else via
         extra = [*([level["responsibility"]] if level.get("responsibility") else []), *level.get("actions", [])]
+        when = safe.md_text(_when(level))
+        if level.get("severities"):
+            always = ", ".join(r.badge(s, here) for s in level["severities"])
+            when = f"{when}<br>Always at {always}" if when else f"Always at {always}"
         yield [
             safe.md_text(level.get("level", number)),
-            safe.md_text(when),
+            when,
             ", ".join(r.recipient(who, here) for who in level.get("to", [])),
             method,
             safe.md_text(level["timeline"]) if level.get("timeline") else "",
-            "<br>".join(safe.md_text(x) for x in extra),
+            b.cell_list(safe.md_text(x) for x in extra),
         ]
 
 
@@ -42,21 +55,36 @@ def escalation_table(r: Renderer, levels: Iterable[Data], here: str) -> str:
 
 
 def escalation_flow(r: Renderer, levels: list[Data]) -> str:
-    """Mermaid source for a chain of levels."""
+    """Mermaid source for a policy, drawn as the data says and no more: levels without a condition follow one
+    another from the incident; a level with a condition (``when``) is a branch of its own from the incident, never a
+    step after the level above it; levels with a time (``after``) follow one another in time order. Conditions are
+    written in the boxes, so the chart stays narrow enough to read at full size."""
     nodes = [mermaid.Node("start", "Incident", "start")]
     edges = []
-    previous = "start"
+    sequence = "start"
     for number, level in enumerate(levels, 1):
-        who = ", ".join(_name_of(r, w) for w in level.get("to", []))
         key = f"level-{number}"
+        who = ", ".join(_name_of(r, w) for w in level.get("to", []))
         how = METHOD_TITLES.get(str(level.get("method", "")), "")
-        nodes.append(mermaid.Node(key, f"Level {level.get('level', number)}: {who}" + (f"\n{how}" if how else "")))
-        condition = str(level.get("when") or "")
-        if level.get("after"):
-            condition = (condition + " " if condition else "") + f"after {b.duration(level['after'])}"
-        edges.append(mermaid.Edge(previous, key, b.short(condition) or None))
-        previous = key
-    return mermaid.flowchart(nodes, edges, "LR")
+        lines = [f"Level {level.get('level', number)}: {who}", *([how] if how else [])]
+        if level.get("when") and not level.get("after"):
+            lines.insert(0, f"If: {b.short(str(level['when']), 48)}")
+            edges.append(mermaid.Edge("start", key))
+        elif not level.get("after"):
+            edges.append(mermaid.Edge(sequence, key))
+            sequence = key
+        nodes.append(mermaid.Node(key, "\n".join(lines)))
+    timed = sorted(
+        (n for n, level in enumerate(levels, 1) if level.get("after")),
+        key=lambda n: interval(str(levels[n - 1]["after"])) or timedelta.max,
+    )
+    previous = "start"
+    for n in timed:
+        level = levels[n - 1]
+        edges.append(mermaid.Edge(previous, f"level-{n}", b.short(_when(level), 40)))
+        previous = f"level-{n}"
+    branches = sum(1 for edge in edges if edge.source == "start")
+    return mermaid.flowchart(nodes, edges, "LR" if branches > 2 else "TD")
 
 
 def _name_of(r: Renderer, ident: str) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from .. import safe
-from ..sitemap import PAGES
+from .. import oncall, safe
+from ..sitemap import PAGES, service_page
 from . import blocks as b
 from .base import Renderer, rel
-from .escalation import escalation_matrix
 
 TITLE_DEFAULT = "Runbooks"
 
@@ -18,8 +17,16 @@ def home(r: Renderer) -> b.Page:
     parts = [b.heading(1, safe.md_text(name))]
     if r.site.get("description"):
         parts.append(r.md(r.site["description"], here))
+    first_steps = [
+        f"Paged by an alert? Find it in the [alerts index]({rel(here, PAGES['alerts'])}): every alert leads to its "
+        "runbook.",
+        f"How bad is it? The [severity matrix]({rel(here, PAGES['severity'])}).",
+        f"Who to call: [below](#who-to-call), and every policy under [escalation]({rel(here, PAGES['escalation'])}).",
+    ]
+    box = "\n".join(f"- {step}" for step in first_steps)
     if r.site.get("start_here"):
-        parts.append(b.admonition("danger", "In an incident right now?", r.md_list(r.site["start_here"], here)))
+        box += "\n\n" + r.md_list(r.site["start_here"], here)
+    parts.append(b.admonition("danger", "In an incident right now?", box))
     parts.append(b.heading(2, "Severity at a glance", "severity-at-a-glance"))
     rows = []
     for sid, sev in r.table("severities").items():
@@ -35,7 +42,19 @@ def home(r: Renderer) -> b.Page:
     parts.append(b.table(["Level", "Also called", "When", "Respond within", "Resolve within"], rows))
     parts.append(f"Full criteria and required response: [severity matrix]({rel(here, PAGES['severity'])}).")
     parts.append(b.heading(2, "Who to call", "who-to-call"))
-    parts.append(escalation_matrix(r, here))
+    parts.append(
+        "Who to call first on each service at each level. What follows if it is not resolved is on the service's page."
+    )
+    severities = r.table("severities")
+    rows = []
+    for sid in r.table("services"):
+        row = [f"{r.link('service', sid, here)}<br>[then…]({rel(here, service_page(sid))}#who-to-call)"]
+        row += [r.calls(oncall.for_service(r.index, sid, level).first, here) for level in severities]
+        rows.append(row)
+    parts.append(b.table(["Service", *(r.badge(level, here) for level in severities)], rows))
+    parts.append(
+        f"Every rule in one table: the [escalation matrix]({rel(here, PAGES['escalation'])}#escalation-matrix)."
+    )
     parts.append(b.heading(2, "Where to start", "where-to-start"))
     rows = []
     for sid, svc in r.table("services").items():

@@ -43,10 +43,15 @@ class Edge:
     text: str | None = None
 
 
+# Diagrams are drawn at their natural size, never shrunk to fit the column (a chart squeezed to a phone's width has
+# unreadable text): a wide one scrolls inside its own box (runbinder.css), and print scales within limits.
+NATURAL_SIZE = "---\nconfig:\n  flowchart:\n    useMaxWidth: false\n---"
+
+
 def flowchart(nodes: Sequence[Node], edges: Sequence[Edge], direction: str = "TD") -> str:
     """Mermaid source for a flowchart; edges to unknown keys are skipped (validation reports them)."""
     ids = {node.key: f"n{i}" for i, node in enumerate(nodes)}
-    lines = [f"flowchart {direction}"]
+    lines = [NATURAL_SIZE, f"flowchart {direction}"]
     for node in nodes:
         left, right = SHAPES.get(node.shape, SHAPES["action"])
         lines.append(f"    {ids[node.key]}{left}{label(node.text)}{right}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import safe
+from .. import oncall, safe
 from ..sitemap import PAGES, service_page
 from . import blocks as b
 from .base import KIND_TITLES, Renderer
@@ -38,6 +38,14 @@ def service(r: Renderer, sid: str) -> b.Page:
     parts.append(" · ".join(facts))
     if svc.get("description"):
         parts.append(r.md(svc["description"], here))
+    parts.append(b.heading(2, "Who to call", anchors.take("who-to-call")))
+    rows = []
+    for level in r.table("severities"):
+        answer = oncall.for_service(r.index, sid, level)
+        rows.append([r.badge(level, here), r.calls(answer.first, here), r.calls(answer.then, here, timed=True)])
+    parts.append(b.table(["Severity", "Call first", "If not resolved"], rows))
+    if svc.get("escalation_policy"):
+        parts.append(f"Every situation and contact: {r.link('policy', svc['escalation_policy'], here)}.")
     runbooks = r.by_service.get(sid, [])
     parts.append(b.heading(2, "Runbooks", anchors.take("runbooks")))
     if runbooks:
@@ -72,7 +80,7 @@ def service(r: Renderer, sid: str) -> b.Page:
         parts.append("How this service names the site's severity levels, with its own targets.")
         parts.append(
             b.table(
-                ["Site level", "Label here", "Impact / criteria", "Respond within", "Resolve within", "Examples"],
+                ["Site level", "Label here", "Impact / criteria", "Targets", "Examples"],
                 [[r.badge(level["level"], here), *scale_cells(level)] for level in svc["severity_scale"]],
             )
         )
@@ -98,7 +106,5 @@ def service(r: Renderer, sid: str) -> b.Page:
     if svc.get("links"):
         parts.append(b.heading(2, "Links", anchors.take("links")))
         parts.append(r.links(svc["links"], here))
-    if svc.get("source"):
-        parts.append(f"*Source: {safe.md_text(svc['source'])}*")
     parts.append(r.referenced_by("service", sid, here, 2, anchors.take("referenced-by")))
     return b.Page(here, str(svc["name"]), b.join(parts))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import safe
+from .. import oncall, safe
 from ..sitemap import PAGES
 from . import blocks as b
 from . import mermaid
@@ -32,51 +32,53 @@ def scale_cells(level: Data) -> list[str]:
     statements = [*([level["impact"]] if level.get("impact") else []), *level.get("criteria", [])]
     return [
         safe.md_text(level["label"]),
-        "<br>".join(safe.md_text(x) for x in statements),
-        _within(level.get("response_time")),
-        _within(level.get("resolution_time")),
-        "<br>".join(safe.md_text(x) for x in level.get("examples", [])),
+        b.cell_list(safe.md_text(x) for x in statements),
+        _targets(level),
+        b.cell_list(safe.md_text(x) for x in level.get("examples", [])),
     ]
 
 
-def _within(value: object) -> str:
-    """A duration cell, empty when the target is not set."""
-    return safe.md_text(b.duration(value)) if value else ""
+def _targets(level: Data) -> str:
+    """Response and resolution targets in one cell ("Respond: 15 min", "Resolve: 1 hour"); empty when unset."""
+    return "<br>".join(
+        f"{label}:&nbsp;{safe.md_text(b.duration(level[key]))}"
+        for label, key in (("Respond", "response_time"), ("Resolve", "resolution_time"))
+        if level.get(key)
+    )
+
+
+def _level(r: Renderer, sid: str, sev: Data, here: str) -> str:
+    """A level's badge with the other names it goes by under it."""
+    aliases = ", ".join(str(a) for a in sev.get("aliases", []))
+    return r.badge(sid, here) + (f"<br>*{safe.md_text(aliases)}*" if aliases else "")
 
 
 def severity_page(r: Renderer) -> b.Page:
-    """The severity matrix page."""
+    """The severity matrix page: the scale at a glance, then each level with who to call on each service."""
     here = PAGES["severity"]
     anchors = b.Anchors()
     anchors.reserve("classification")
+    levels = r.table("severities")
+    ids = {sid: anchors.take(f"severity-{sid}") for sid in levels}
     parts = [b.heading(1, "Severity matrix")]
     rows = []
-    for sid, sev in r.table("severities").items():
+    for sid, sev in levels.items():
+        count = sum(1 for rb in r.runbooks if rb.get("severity") == sid)
         rows.append(
             [
-                r.badge(sid, here),
-                safe.md_text(", ".join(str(a) for a in sev.get("aliases", []))),
-                "<br>".join(safe.md_text(c) for c in sev.get("criteria", [])),
-                "<br>".join(safe.md_text(c) for c in sev.get("response", [])),
-                _within(sev.get("response_time")),
-                _within(sev.get("resolution_time")),
-                str(sum(1 for rb in r.runbooks if rb.get("severity") == sid)),
+                _level(r, sid, sev, here),
+                b.cell_list(safe.md_text(c) for c in sev.get("criteria", [])),
+                b.cell_list(safe.md_text(c) for c in sev.get("response", [])),
+                _targets(sev),
+                f"[Who to call](#{ids[sid]}-who-to-call)<br>[{count} runbooks](#{ids[sid]}-runbooks)",
             ]
         )
-    headers = [
-        "Level",
-        "Also called",
-        "Criteria (any)",
-        "Required response",
-        "Respond within",
-        "Resolve within",
-        "Runbooks",
-    ]
-    parts.append(b.table(headers, rows))
+    parts.append(b.table(["Level", "Criteria (any one)", "Required response", "Targets", "More"], rows))
     parts.append(b.heading(2, "Classification", "classification"))
     parts.append(b.fence(severity_chart(r), "mermaid"))
-    for sid, sev in r.table("severities").items():
-        parts.append(b.heading(2, safe.md_text(r.severity_label(sev)), anchors.take(f"severity-{sid}")))
+    for sid, sev in levels.items():
+        label = r.severity_label(sev)
+        parts.append(b.heading(2, safe.md_text(label), ids[sid]))
         if sev.get("summary"):
             parts.append(r.md(sev["summary"], here))
         parts.append("**Criteria** (any one):")
@@ -87,6 +89,8 @@ def severity_page(r: Renderer) -> b.Page:
         if sev.get("examples"):
             parts.append("**Examples:**")
             parts.append(r.md_list(sev["examples"], here))
+        parts.append(b.heading(3, safe.md_text(f"Who to call at {label}"), anchors.take(f"{ids[sid]}-who-to-call")))
+        parts.append(who_to_call(r, sid, here))
         per_service = []
         for svc_id, svc in r.table("services").items():
             for level in svc.get("severity_scale", []):
@@ -94,25 +98,67 @@ def severity_page(r: Renderer) -> b.Page:
                     per_service.append([r.link("service", svc_id, here), *scale_cells(level)])
         if per_service:
             parts.append("**How each service names and defines this level:**")
-            parts.append(
-                b.table(
-                    ["Service", "Their label", "Impact / criteria", "Respond within", "Resolve within", "Examples"],
-                    per_service,
-                )
-            )
+            parts.append(b.table(["Service", "Their label", "Impact / criteria", "Targets", "Examples"], per_service))
         runbooks = [rb for rb in r.runbooks if rb.get("severity") == sid]
+        parts.append(b.heading(3, "Runbooks that start at this level", anchors.take(f"{ids[sid]}-runbooks")))
         if runbooks:
-            parts.append("**Runbooks that start at this level:**")
             parts.append("\n".join(f"- {r.link('runbook', rb['id'], here)}" for rb in runbooks))
+        else:
+            parts.append("None.")
     return b.Page(here, "Severity matrix", b.join(parts))
 
 
+def who_to_call(r: Renderer, severity: str, here: str) -> str:
+    """Per service: who to call first at this level, who follows if it is not resolved, and the policy that lists
+    every situation; then the roles engaged at this level on every service."""
+    rows = []
+    for svc_id in r.table("services"):
+        answer = oncall.for_service(r.index, svc_id, severity)
+        rows.append(
+            [
+                r.link("service", svc_id, here),
+                r.calls(answer.first, here),
+                r.calls(answer.then, here, timed=True),
+                r.link("policy", answer.policy, here) if answer.policy else "",
+            ]
+        )
+    parts = [b.table(["Service", "Call first", "If not resolved", "Every situation"], rows)] if rows else []
+    roles = oncall.engaged_roles(r.index, severity)
+    if roles:
+        parts.append(
+            "Also engaged at this level, on every service: " + ", ".join(r.recipient(x, here) for x in roles) + "."
+        )
+    return b.join(parts)
+
+
+def luminance(color: str) -> float:
+    """WCAG 2 relative luminance of a ``#rrggbb`` colour."""
+    channels = []
+    for i in (1, 3, 5):
+        value = int(color[i : i + 2], 16) / 255
+        channels.append(value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4)
+    red, green, blue = channels
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def badge_ink(color: str) -> str:
+    """Black or white, whichever contrasts more with ``color``: always at least 4.58:1 (WCAG AA for text), since
+    the two ratios cross at that value. The badge carries its own background, so it reads the same on the light
+    and the dark scheme."""
+    return "#000000" if contrast(color, "#000000") >= contrast(color, "#ffffff") else "#ffffff"
+
+
 def severity_css(severities: list[Data]) -> str:
-    """Badge colours from the catalog; text colour picked for contrast. The label always says the level."""
+    """Badge colours from the catalog; text colour picked by WCAG contrast. The label always says the level."""
     rules = []
     for sev in severities:
         color = safe.css_color(sev.get("color", "#616161"))
-        red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-        ink = "#000" if (0.299 * red + 0.587 * green + 0.114 * blue) > 150 else "#fff"
+        ink = badge_ink(color)
         rules.append(f".rb-sev-{safe.css_ident(sev['id'])} {{ background: {color}; color: {ink}; }}")
     return "\n".join(rules) + "\n"

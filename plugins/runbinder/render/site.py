@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +66,22 @@ class SiteRenderer(Renderer):
         """The paths of every generated page, without rendering them."""
         return page_paths(self.index)
 
-    def nav(self, full: bool = True) -> list[Any]:
-        """MkDocs nav: overview pages, then (``full``) each service with its runbooks. Titles are escaped: themes
-        print navigation titles as HTML."""
+    def nav(self, full: bool = True, printable: Sequence[Any] = (), authors: Sequence[Any] = ()) -> list[Any]:
+        """MkDocs nav: what a responder reads first (home, severity, escalation, alerts, services and runbooks,
+        contacts, templates, tools, checklists, the ``printable`` binder), then a group for the people who write the
+        runbooks: tags, the schema reference and the site's own pages (``authors``, e.g. about.md). ``full`` lists
+        each service with its runbooks. Titles are escaped: themes print navigation titles as HTML."""
         title = safe.nav_title
         services: list[Any] = [{"All services": PAGES["services"]}]
         for sid, svc in self.table("services").items() if full else ():
             children: list[Any] = [{"Overview": service_page(sid)}]
             children += [{title(rb["title"]): runbook_page(rb["id"])} for rb in self.by_service.get(sid, [])]
             services.append({title(svc["name"]): children})
+        shared = (
+            [{"Shared pages": [{title(read_page(src)[0]): p} for p, src in self.shared_pages().items()]}]
+            if self.shared_pages() and full
+            else []
+        )
         return [
             {"Home": PAGES["home"]},
             {"Severity matrix": PAGES["severity"]},
@@ -86,11 +94,7 @@ class SiteRenderer(Renderer):
             {"Communication templates": PAGES["templates"]},
             {"Tools and access": PAGES["tools"]},
             {"Checklists": PAGES["checklists"]},
-            {"Tags": PAGES["tags"]},
-            *(
-                [{"Shared pages": [{title(read_page(src)[0]): p} for p, src in self.shared_pages().items()]}]
-                if self.shared_pages() and full
-                else []
-            ),
-            {"Schema reference": PAGES["schema"]},
+            *shared,
+            *printable,
+            {"For runbook authors": [{"Tags": PAGES["tags"]}, {"Schema reference": PAGES["schema"]}, *authors]},
         ]
