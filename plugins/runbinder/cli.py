@@ -142,6 +142,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOURS",
         help="hours an online result stays valid (default: 24; 0 fetches every URL again)",
     )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run bash -n and ShellCheck on every command instead of reusing the verdicts kept in --cache-dir "
+        "(by command text and tool version; nothing is read or written there) and, with --online, fetch every URL "
+        "again (as --cache-ttl 0)",
+    )
 
     check.add_argument(
         "--rules",
@@ -420,7 +427,7 @@ def _check(args: argparse.Namespace) -> int:
         online_options=OnlineOptions(
             timeout=args.timeout,
             cache_dir=args.cache_dir,
-            cache_ttl=args.cache_ttl * 3600,
+            cache_ttl=0 if args.no_cache else args.cache_ttl * 3600,
             skip_hosts=(*DEFAULT_SKIP_HOSTS, *args.skip_host),
         ),
         stale=args.stale,
@@ -429,6 +436,7 @@ def _check(args: argparse.Namespace) -> int:
         select=_rules(args.select),
         ignore=_rules(args.ignore),
         docs_dir=docs_dir,
+        cache_dir=None if args.no_cache else args.cache_dir,
     )
     show_progress = args.format == "text" and not args.quiet and sys.stderr.isatty()
     diagnostics = []

@@ -257,7 +257,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             docs_dir=Path(config.docs_dir),
             ignore=("review",) if self.config.stale == "banner" else (),
         )
-        options.online_options.cache_dir = base / ".runbinder-cache"
+        options.online_options.cache_dir = options.cache_dir = base / ".runbinder-cache"
         for diagnostic in sorted(Runner(self.project, options).run_all()):
             log.warning(diagnostic.text())
 

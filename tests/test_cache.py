@@ -1,0 +1,172 @@
+"""The verdict cache of `runbinder check`: a second run starts no tool, a corrupt cache is ignored and rewritten,
+concurrent saves keep both runs' verdicts, and --no-cache bypasses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbinder.checks.cache import FILE_NAME, VerdictCache
+from runbinder.checks.commands import find_shellcheck
+
+from .conftest import ROOT
+
+
+def _counting_tool(bin_dir: Path, name: str, real: str, log: Path) -> Path:
+    """A stand-in for ``name`` that records each start in ``log`` and runs the real tool."""
+    script = bin_dir / name
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {log}\nexec {real} \"$@\"\n", encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
+    return tmp_path
+
+
+class Tools:
+    def __init__(self, tmp: Path) -> None:
+        bash, shellcheck = shutil.which("bash"), find_shellcheck()
+        if bash is None or shellcheck is None:
+            pytest.skip("needs bash and ShellCheck")
+        bin_dir = tmp / "fake-bin"
+        bin_dir.mkdir()
+        self.bash_log, self.shellcheck_log = tmp / "bash.log", tmp / "shellcheck.log"
+        _counting_tool(bin_dir, "bash", bash, self.bash_log)
+        fake_shellcheck = _counting_tool(bin_dir, "shellcheck", shellcheck, self.shellcheck_log)
+        self.env = {
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "RUNBINDER_SHELLCHECK": str(fake_shellcheck),
+        }
+
+    def starts(self) -> tuple[int, int]:
+        def count(log: Path) -> int:
+            return len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+
+        return count(self.bash_log), count(self.shellcheck_log)
+
+    def check(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "runbinder", "check", "runbooks", "--format", "json", *args],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+
+def test_second_run_starts_no_tool_and_reports_the_same(project: Path, tmp_path: Path) -> None:
+    tools = Tools(tmp_path)
+    first = tools.check(project)
+    assert first.returncode in (0, 1), first.stderr
+    bash_starts, shellcheck_starts = tools.starts()
+    assert bash_starts >= 2
+    assert shellcheck_starts >= 2
+    assert (project / ".runbinder-cache" / FILE_NAME).is_file()
+
+    second = tools.check(project)
+    assert tools.starts() == (bash_starts, shellcheck_starts)  # every verdict came from the cache
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
+
+    bypass = tools.check(project, "--no-cache")
+    after = tools.starts()
+    assert after[0] > bash_starts
+    assert after[1] > shellcheck_starts
+    assert (bypass.returncode, bypass.stdout) == (first.returncode, first.stdout)
+
+
+def test_a_changed_command_is_the_only_one_judged_again(project: Path, tmp_path: Path) -> None:
+    tools = Tools(tmp_path)
+    tools.check(project)
+    runbook = project / "runbooks" / "authos-api" / "authos-api-database-connection-failures.yaml"
+    text = runbook.read_text(encoding="utf-8")
+    edited = text.replace("curl https://authos.test/api/health/database", "curl https://authos.test/api/health/db", 1)
+    assert edited != text
+    runbook.write_text(edited, encoding="utf-8")
+    before = tools.starts()
+    tools.check(project)
+    logged = tools.bash_log.read_text(encoding="utf-8").splitlines()[before[0] :]
+    assert len(logged) == 1
+    assert "--version" not in logged[0]
+    assert len(tools.shellcheck_log.read_text(encoding="utf-8").splitlines()) == before[1] + 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\xff not json",
+        b'{"format": 1, "entries": {"k": 3}, "versions": []}',
+        b'{"format": 1, "entries": {"k": {"v": [0, ""], "t": "today"}}}',
+        b"[]",
+        b'{"format": 99}',
+        b"",
+    ],
+    ids=["binary", "bad-entries", "bad-dates", "array", "other-format", "empty"],
+)
+def test_a_corrupt_cache_is_ignored_and_rewritten(project: Path, tmp_path: Path, content: bytes) -> None:
+    tools = Tools(tmp_path)
+    reference = tools.check(project, "--no-cache")
+    cache = project / ".runbinder-cache" / FILE_NAME
+    cache.parent.mkdir()
+    cache.write_bytes(content)
+    result = tools.check(project)
+    assert (result.returncode, result.stdout) == (reference.returncode, reference.stdout)
+    assert "Traceback" not in result.stderr
+    data = json.loads(cache.read_text(encoding="utf-8"))
+    assert data["format"] == 1
+    assert len(data["entries"]) > 100
+
+
+def test_entries_of_the_wrong_shape_are_misses(project: Path, tmp_path: Path) -> None:
+    tools = Tools(tmp_path)
+    reference = tools.check(project)
+    cache = project / ".runbinder-cache" / FILE_NAME
+    data = json.loads(cache.read_text(encoding="utf-8"))
+    for entry in data["entries"].values():
+        entry["v"] = {"not": "a verdict"}
+    cache.write_text(json.dumps(data), encoding="utf-8")
+    before = tools.starts()
+    result = tools.check(project)
+    assert (result.returncode, result.stdout) == (reference.returncode, reference.stdout)
+    after = tools.starts()
+    assert after[0] > before[0]
+    assert after[1] > before[1]
+
+
+def test_concurrent_saves_keep_both_runs_verdicts(tmp_path: Path) -> None:
+    one, two = VerdictCache(tmp_path), VerdictCache(tmp_path)
+    one.put("a" * 64, [0, ""])
+    two.put("b" * 64, [2, "bash: line 1: syntax error"])
+    assert one.save() is None
+    assert two.save() is None
+    merged = VerdictCache(tmp_path)
+    assert merged.get("a" * 64) == [0, ""]
+    assert merged.get("b" * 64) == [2, "bash: line 1: syntax error"]
+    assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # no temporary file left behind
+
+
+def test_old_entries_are_dropped_and_keys_follow_the_tool_version(tmp_path: Path) -> None:
+    now = [100 * 86_400.0]
+    cache = VerdictCache(tmp_path, clock=lambda: now[0])
+    cache.put("old", [0, ""])
+    cache.save()
+    now[0] += 31 * 86_400
+    later = VerdictCache(tmp_path, clock=lambda: now[0])
+    later.put("new", [0, ""])
+    later.save()
+    assert set(VerdictCache(tmp_path, clock=lambda: now[0]).entries) == {"new"}
+    assert VerdictCache.key("bash -n", "5.2", "", "echo") != VerdictCache.key("bash -n", "5.3", "", "echo")
+    assert VerdictCache.key("shellcheck", "v", "--severity=warning", "x") != VerdictCache.key(
+        "shellcheck", "v", "--severity=style", "x"
+    )
