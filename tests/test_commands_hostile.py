@@ -303,7 +303,7 @@ def test_surrogate_command_is_a_finding(tmp_path: Path) -> None:
     """YAML cannot hold a lone surrogate, but an item built another way can: still a finding, never a crash."""
     checker, items = _checker(tmp_path, [("bash", "echo ok")])
     items[0].data["code"] = "echo \ud800"
-    assert [(d.rule, d.line, d.col) for d in checker.run(items[0])] == [("command.character", 14, 19)]
+    assert [(d.rule, d.line, d.col) for d in checker.run(items[0])] == [("command.character", 14, 25)]  # the offset of the bad character
 
 
 # -- parsers that fail in other ways than a syntax error
@@ -329,7 +329,7 @@ def test_parser_failure_is_the_commands_finding(
     monkeypatch.setattr(promql_parser, "parse", fail)
     checker, items = _checker(tmp_path, [("promql", "up")])
     found = checker.run(items[0])
-    assert [(d.line, d.col, d.rule) for d in found] == [(14, 19, rule)]
+    assert [(d.line, d.col, d.rule) for d in found] == [(14, 20, rule)]  # the first character, after the quote
     assert type(error).__name__ in found[0].message
 
 
@@ -378,7 +378,7 @@ def test_bash_n_deadline_is_the_commands_finding(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(commands, "_BASH_VERDICTS", {})
     checker, items = _checker(tmp_path, [("bash", "echo stalls")])
     found = checker.run(items[0])
-    assert [(d.rule, d.line, d.col) for d in found] == [("command.too-large", 14, 19)]
+    assert [(d.rule, d.line, d.col) for d in found] == [("command.too-large", 14, 20)]
     assert "did not finish" in found[0].message
 
 

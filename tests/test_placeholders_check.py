@@ -167,9 +167,11 @@ def test_locate_in_scalar_block_with_indented_lines(tmp_path: Path) -> None:
     block = doc.data["commands"][0]["code"]
     # The second comma of line 4: 6 columns of block indentation, then the value's own 2 spaces and `"a": 1,`.
     assert doc.locate_in_scalar(("commands", 0, "code"), block.index(",,") + 1) == (4, 16)
-    # Other styles: the scalar's start.
-    assert doc.locate_in_scalar(("commands", 1, "code"), 11) == (6, 11)
-    assert doc.locate_in_scalar(("commands", 2, "code"), 6) == (7, 11)
+    # One-line quoted and plain scalars without escapes: exact (after the opening quote).
+    assert doc.locate_in_scalar(("commands", 1, "code"), 11) == (6, 23)  # the closing brace
+    assert doc.locate_in_scalar(("commands", 2, "code"), 6) == (7, 17)
+    # A scalar written with an escape: its start (the source and the value no longer line up).
+    assert doc.locate_in_scalar(("commands", 3, "code"), 2) == (8, 11)
 
 
 # -- every rule reports what it checked
@@ -213,7 +215,7 @@ def test_markdown_links_are_checked_like_other_links(tmp_path: Path) -> None:
     text = (runbooks / "unit.yaml").read_text(encoding="utf-8")
     text = text.replace("summary: S.", "summary: Read [this](runbooks/gone.md) and [that](runbooks/unit.md#p).")
     (runbooks / "unit.yaml").write_text(text, encoding="utf-8")
-    assert _check(runbooks) == [("link.broken", 6, 10)]  # a plain scalar: located at its start
+    assert _check(runbooks) == [("link.broken", 6, 22)]  # at the link target, inside the plain scalar
 
 
 # -- severity targets are optional
@@ -225,7 +227,7 @@ def test_a_level_without_targets_renders_no_target(tmp_path: Path) -> None:
     project = load_project(runbooks, None, tmp_path)
     assert [d for d in project.diagnostics if d.level == "error"] == []
     pages = SiteRenderer(project.index, today=date(2026, 11, 22)).pages()
-    rows = [line for line in pages["index.md"].markdown.splitlines() if line.startswith("|") and "sev2" in line]
+    rows = [line for line in pages["index.md"].markdown.splitlines() if line.startswith("| [<span") and "sev2" in line]
     assert len(rows) == 1
     assert [cell.strip() for cell in rows[0].split("|")[-3:-1]] == ["", ""]  # nothing to respond or resolve within
     assert pages["severity.md"].markdown.count("Response") >= 1  # sev1 keeps its target

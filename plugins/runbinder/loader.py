@@ -143,7 +143,8 @@ class Document:
         """Position of character ``offset`` inside the string at ``path``.
 
         Exact for literal block scalars (``|``), where each source line is the block's indentation followed by one
-        line of the value; the scalar's start for every other style.
+        line of the value, and for one-line plain or quoted scalars written without escapes; the scalar's start for
+        every other style.
         """
         node = self.tree()
         for part in path:
@@ -152,8 +153,15 @@ class Document:
             node, _ = _child(node, part)
         if not isinstance(node, yaml.ScalarNode):
             return self.locate(path)
+        start, end = node.start_mark, node.end_mark
+        if node.style in (None, "", "'", '"') and start.line == end.line:
+            source = self.text.splitlines()[start.line] if start.line < len(self.text.splitlines()) else ""
+            written = source[start.column : end.column]
+            quote = 1 if node.style else 0
+            if written[quote : len(written) - quote] == node.value and 0 <= offset <= len(node.value):
+                return (start.line + 1, start.column + quote + offset + 1)
         if node.style != "|":
-            return (node.start_mark.line + 1, node.start_mark.column + 1)
+            return (start.line + 1, start.column + 1)
         value: str = node.value
         source_lines = self.text.splitlines()
         line_in_value = value.count("\n", 0, offset)

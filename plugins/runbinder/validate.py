@@ -24,7 +24,7 @@ from . import rules_match
 from .diagnostics import Diagnostic, Level
 from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
 from .placeholders import assigned_names, bare_uses, command_uses, template_uses
-from .prose import markdown_diagnostics
+from .prose import encoding_diagnostics, markdown_diagnostics
 from .review import parse_day
 from .schemas import is_valid, load_schemas, validator
 from .sitemap import RESERVED_IDS, project_files, runbook_page, service_page
@@ -259,7 +259,7 @@ def _judge(doc: Document) -> None:
     found = [*_schema_errors(doc), *_value_errors(doc)]
     # What the Markdown door will neutralise (markdown.unsafe) is reported with the document's own problems, but
     # does not make its data unsafe to read: the renderers and checks handle such text by construction.
-    doc.schema_diagnostics = [d for _, d in found] + markdown_diagnostics(doc)
+    doc.schema_diagnostics = [d for _, d in found] + markdown_diagnostics(doc) + encoding_diagnostics(doc)
     doc.invalid_paths = list(dict.fromkeys(p for p, _ in found))
 
 
