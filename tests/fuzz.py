@@ -441,6 +441,8 @@ def binder_stage(project: Path) -> list[str]:
         return []
     output = project / "binder.pdf"
     code, out, err = run_cli(project, ["binder", "runbooks", "-o", str(output), "--chromium", chromium], limit=600)
+    # The one line besides diagnostics: where the binder went ("wrote PATH (N pages)").
+    out = "".join(line for line in out.splitlines(keepends=True) if not (code == 0 and line.startswith("wrote ")))
     problems = [p for p in output_problems(code, out, err) if "unexpected stderr" not in p]
     if code == 0 and shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(output), "-"], capture_output=True, text=True, check=False).stdout
