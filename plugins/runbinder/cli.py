@@ -264,7 +264,59 @@ def _parser() -> argparse.ArgumentParser:
         "Refuses to overwrite existing files.",
     )
     init.add_argument("directory", type=Path, metavar="DIR", help="where to create the site (created if missing)")
+    init.add_argument(
+        "--generator",
+        choices=("mkdocs", "properdocs"),
+        default="mkdocs",
+        help="build the site with MkDocs 1.6 (mkdocs.yml, the default) or ProperDocs (properdocs.yml)",
+    )
+    _render_parser(commands)
     return parser
+
+
+def _render_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    render = commands.add_parser(
+        "render",
+        help="write the site's pages, assets and navigation as files for Zensical, TechDocs or plain MkDocs",
+        description="Validate the runbooks (and with --check, check them), then write everything the MkDocs plugin "
+        "generates into DIR, a docs folder that Zensical, MkDocs or ProperDocs without the plugin, or Backstage "
+        "TechDocs builds as ordinary pages: every page as Markdown, the vendored mermaid and search shim, the "
+        "stylesheets, the print page, the project's images, and DIR/.runbinder/mkdocs.yml (navigation, stylesheets, "
+        "scripts, Markdown extensions) for the site's mkdocs.yml to take in with INHERIT. Only files whose content "
+        "changed are written (each atomically); pages whose runbook is gone are removed; files runbinder did not "
+        "write are never touched. Exit status: 0 written, 1 problems found (nothing written), 2 usage error.",
+    )
+    render.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=Path("runbooks"),
+        metavar="PATH",
+        help="the runbook project (default: ./runbooks)",
+    )
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="the docs folder to write")
+    render.add_argument("--check", action="store_true", help="also run `runbinder check` (offline) first")
+    render.add_argument("--strict", action="store_true", help="stop on warnings too")
+    render.add_argument("--format", choices=FORMATS, default="text", help="format of problems (default: text)")
+    render.add_argument(
+        "--directory-urls",
+        action="store_true",
+        help="the site is built with use_directory_urls: true (links in runbook prose are written for it)",
+    )
+    render.add_argument(
+        "--nav", choices=("auto", "full", "overview"), default="auto", help="navigation, as the plugin's nav option"
+    )
+    render.add_argument("--no-print-page", action="store_true", help="leave out print.html")
+    render.add_argument("--site-url", metavar="URL", help="the published address: QR codes in the print page")
+    render.add_argument(
+        "--rules",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE_OR_GLOB",
+        help="Prometheus rule files: the alerts index shows each alert's rules, as the plugin's alert_rules",
+    )
+    render.add_argument("-q", "--quiet", action="store_true", help="print only problems")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -283,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "binder":
             return _binder(args)
+        if args.command == "render":
+            return _render(args)
     except KeyboardInterrupt:
         print("runbinder: interrupted", file=sys.stderr)
         return 130
@@ -324,7 +378,7 @@ def _init(args: argparse.Namespace) -> int:
 
     target: Path = args.directory
     try:
-        written = init(target)
+        written = init(target, args.generator)
     except FileExistsError as exc:
         print(f"runbinder init: would overwrite existing files, nothing written: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -336,7 +390,8 @@ def _init(args: argparse.Namespace) -> int:
     for path in written:
         print(f"created {path}")
     print(
-        f"\nNext:\n  cd {target}\n  runbinder validate\n  mkdocs build --strict   # or: mkdocs serve\n"
+        f"\nNext:\n  cd {target}\n  runbinder validate\n"
+        f"  {args.generator} build --strict   # or: {args.generator} serve\n"
         "  pre-commit install       # check runbooks on every commit"
     )
     return EXIT_OK
@@ -611,3 +666,70 @@ def _alerts_summary(counts: dict[str, int]) -> str:
         f"{n(counts['rules_ambiguous'], 'rule')} claimed by several runbooks, "
         f"{n(counts['runbook_alerts_without_rule'], 'runbook alert')} without a rule"
     )
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .diagnostics import format_diagnostics
+    from .export import ExportError, RenderOptions, hand_written_pages, site_files, today, write_site
+    from .validate import find_root, load_project, safe_view
+
+    root = find_root(args.path) if args.path.exists() else None
+    if root is None:
+        print(f"runbinder render: {args.path}: no catalog.yaml here or above", file=sys.stderr)
+        return EXIT_USAGE
+    if args.rules and (unmatched := _unmatched_rules(args.rules)):
+        print(f"runbinder render: --rules {unmatched}", file=sys.stderr)
+        return EXIT_USAGE
+    output: Path = args.output
+    if output.exists() and not output.is_dir():
+        print(f"runbinder render: -o {output}: not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    cwd = Path.cwd()
+    day = today()
+    project = load_project(root, None, cwd)
+    found = list(project.diagnostics)
+    if args.check and not any(d.level == "error" for d in found):
+        from .checks.runner import CheckOptions, Runner
+
+        options = CheckOptions(today=day, docs_dir=output if output.is_dir() else None)
+        found += Runner(project, options).run_all()
+    coverage = None
+    if args.rules and not any(d.level == "error" for d in found):
+        from .alerts import check as check_alerts
+
+        coverage, _ = check_alerts(
+            safe_view(project).index, args.rules, cwd, cwd, site_url=args.site_url, directory_urls=args.directory_urls
+        )
+        found += coverage.diagnostics
+    sys.stdout.write(format_diagnostics(sorted(found), args.format))
+    failing = [d for d in found if d.level == "error" or args.strict]
+    if failing:
+        print(f"runbinder render: {len(failing)} problem(s); nothing written to {output}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    render_options = RenderOptions(
+        today=day,
+        directory_urls=args.directory_urls,
+        docs_pages=hand_written_pages(output),
+        nav=args.nav,
+        print_page=not args.no_print_page,
+        site_url=args.site_url,
+        coverage=coverage,
+    )
+    try:
+        site = site_files(project.index, render_options)
+        report = write_site(output, site)
+    except ExportError as exc:
+        print(f"runbinder render: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.quiet:
+        for path in report.written:
+            print(f"wrote {printable(str(output / path))}")
+        for path in report.removed:
+            print(f"removed {printable(str(output / path))}")
+        for path in report.kept:
+            print(f"kept {printable(str(output / path))}: edited since runbinder wrote it", file=sys.stderr)
+        print(
+            f"{len(report.written)} written, {report.unchanged} unchanged, {len(report.removed)} removed in {output}",
+            file=sys.stderr,
+        )
+    return EXIT_OK

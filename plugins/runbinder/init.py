@@ -11,15 +11,20 @@ from .schemas import schema_dir
 SCAFFOLD = Path(__file__).parent / "scaffold"
 # Dotfiles are stored without their dot so packaging tools do not skip them.
 RENAMES = {"gitignore": ".gitignore", "pre-commit-config.yaml": ".pre-commit-config.yaml"}
+GENERATORS = ("mkdocs", "properdocs")
+"""What the site is built with. ProperDocs (the continuation of MkDocs 1.x) reads the same configuration under its
+own name, properdocs.yml, and runs the same plugin; without that name it notes a legacy file name on every build."""
 
 
-def plan(target: Path) -> list[tuple[Path, Path]]:
+def plan(target: Path, generator: str = "mkdocs") -> list[tuple[Path, Path]]:
     """(source, destination) for every file init writes: the scaffold and a copy of the schemas for editors."""
+    renames = {**RENAMES, **({"mkdocs.yml": "properdocs.yml"} if generator == "properdocs" else {})}
     pairs = []
     for source in sorted(SCAFFOLD.rglob("*")):
         if source.is_file():
             rel = source.relative_to(SCAFFOLD)
-            pairs.append((source, target / rel.parent / RENAMES.get(rel.name, rel.name)))
+            name = renames.get(rel.name, rel.name) if rel.parent == Path(".") else RENAMES.get(rel.name, rel.name)
+            pairs.append((source, target / rel.parent / name))
     for schema in sorted(schema_dir().glob("*.schema.json")):
         pairs.append((schema, target / "schemas" / schema.name))
     return pairs
@@ -34,13 +39,16 @@ class InitError(Exception):
         self.reason = reason
 
 
-def init(target: Path) -> list[Path]:
-    """Write the scaffold into ``target``; refuses (FileExistsError) before writing if any file exists.
+def init(target: Path, generator: str = "mkdocs") -> list[Path]:
+    """Write the scaffold into ``target`` for ``generator`` (one of GENERATORS); refuses (FileExistsError) before
+    writing if any file exists.
 
     Nothing is written outside ``target``: a file or folder that is a symbolic link (dangling or not) counts as
     existing, each file is created exclusively without following links, and every folder created or used must
     resolve inside ``target``. If writing fails part-way, InitError lists what was written."""
-    pairs = plan(target)
+    if generator not in GENERATORS:
+        raise ValueError(f"unknown generator {generator!r}")
+    pairs = plan(target, generator)
     existing = [dest for _, dest in pairs if os.path.lexists(dest)]
     existing += [folder for folder in _folders(target, pairs) if os.path.islink(folder)]
     if existing:
