@@ -68,7 +68,7 @@ def test_search_finds_words_not_diagram_source(built_site: Path) -> None:
     index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
     text = " ".join(doc["text"] for doc in index["docs"])
     assert "SEV1" in text and "Incident" in text  # the severity page is indexed...
-    assert "flowchart" not in text and "useMaxWidth" not in text  # ...but no diagram source (n0["SEV1 ...)
+    assert "flowchart TD" not in text and "flowchart LR" not in text and "useMaxWidth" not in text  # no source
     assert not re.search(r"\bn\d+\[", text)
 
 
@@ -237,3 +237,13 @@ def test_no_page_has_an_id_twice(built_site: Path) -> None:
         if twice:
             repeated[page.relative_to(built_site).as_posix()] = twice
     assert repeated == {}
+
+
+def test_flowchart_boxes_link_to_their_steps(built_site: Path) -> None:
+    html = (built_site / "runbooks" / "oauth2-server-incident-response.html").read_text(encoding="utf-8")
+    section = html.split("Steps in this flow", 1)[1].split("</ul>", 1)[0]
+    targets = re.findall(r'href="#([^"]+)"', section)
+    assert len(targets) == 17  # every box the runbook names a step for
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    assert set(targets) <= ids  # each link lands on its step's heading
+    assert "Validate Alert: " in re.sub(r"<[^>]+>", "", section)

@@ -73,3 +73,22 @@ def iter_commands(data: dict[str, Any]) -> Iterator[tuple[PathT, dict[str, Any],
         for path, holder, name in holders(step_at):
             for k, command in _dicts(holder.get("commands")):
                 yield (*path, "commands", k), command, name
+
+
+def find_step(data: dict[str, Any], name: str) -> tuple[PathT, str] | None:
+    """The path and number of the phase (``phase``) or step (``phase/step/sub-step``) called ``name``, as flow nodes
+    name them; None when there is none."""
+    if "/" not in name:
+        for i, phase in _dicts(data.get("phases")):
+            if name_of(phase) == name:
+                return ("phases", i), str(i + 1)
+        return None
+    for step_at in walk_steps(data):
+        if step_at.name == name:
+            return step_at.path, step_at.number
+    return None
+
+
+def step_names(data: dict[str, Any]) -> list[str]:
+    """Every name ``find_step`` knows, for suggestions."""
+    return [name_of(phase) for _, phase in _dicts(data.get("phases"))] + [s.name for s in walk_steps(data)]

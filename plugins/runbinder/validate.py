@@ -29,7 +29,7 @@ from .review import parse_day
 from .schemas import is_valid, load_schemas, validator
 from .sitemap import RESERVED_IDS, project_files, runbook_page, service_page
 from .structure import iter_commands as structure_commands
-from .structure import walk_steps
+from .structure import find_step, step_names, walk_steps
 
 PathT = tuple[str | int, ...]
 
@@ -811,7 +811,7 @@ class _Checker:
                 self.ref(doc, ("related", i), related, "runbooks", "xref.runbook")
         self.refs(doc, ("include_checklists",), data.get("include_checklists"), "checklists", "xref.checklist")
         self.check_structure(doc, data)
-        self.check_flow(doc, data.get("flow"))
+        self.check_flow(doc, data.get("flow"), data)
         self.check_variables(doc, data)
 
     def check_structure(self, doc: Document, data: dict[str, Any]) -> None:
@@ -846,7 +846,7 @@ class _Checker:
                 seen.setdefault(sid, index)
             self.ref(doc, (*path, "runbook"), step.get("runbook"), "runbooks", "xref.runbook")
 
-    def check_flow(self, doc: Document, flow: Any) -> None:
+    def check_flow(self, doc: Document, flow: Any, data: dict[str, Any]) -> None:
         if not isinstance(flow, dict):
             return
         nodes: dict[str, int] = {}
@@ -878,6 +878,14 @@ class _Checker:
                         f"flow node {target!r} does not exist{_did_you_mean(target, nodes)}",
                         "xref.flow",
                     )
+            step = node.get("step")
+            if isinstance(step, str) and find_step(data, step) is None:
+                self.report(
+                    doc,
+                    ("flow", "nodes", i, "step"),
+                    f"step {step!r} is not a phase or step of this runbook{_did_you_mean(step, step_names(data))}",
+                    "xref.flow",
+                )
             kind = node.get("type", "action")
             if "next" in node and "branches" in node:
                 self.report(doc, ("flow", "nodes", i), "a node has either next or branches, not both", "xref.flow")
