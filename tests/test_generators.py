@@ -405,14 +405,6 @@ def _search(page: Any, generator: str, query: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------- what is not kept
 
-PROPERDOCS_STRICT = (
-    "publish.strict_warnings() counts MkDocs' CountHandler on the 'mkdocs' logger only; ProperDocs puts it on "
-    "'properdocs', so a --strict build that fails on warnings is still published. The fix is in publish.py: "
-    "read both loggers."
-)
-
-
-@pytest.mark.xfail(reason=PROPERDOCS_STRICT, strict=True)
 def test_properdocs_strict_failure_keeps_the_last_good_site(tmp_path: Path) -> None:
     project = copy_site_project(tmp_path / "project")
     (project / "mkdocs.yml").rename(project / "properdocs.yml")

@@ -115,12 +115,12 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def strict_warnings() -> int:
-    """How many warnings MkDocs counted so far in this build (it aborts a ``--strict`` build after the last
-    ``on_post_build`` if there are any, so a site with them must not be published)."""
-    from mkdocs.utils import CountHandler
-
+    """How many warnings the generator counted so far in this build (MkDocs and ProperDocs abort a ``--strict``
+    build after the last ``on_post_build`` if there are any, so a site with them must not be published). MkDocs
+    counts on the ``mkdocs`` logger, ProperDocs on ``properdocs``, each with its own ``CountHandler``."""
     total = 0
-    for handler in logging.getLogger("mkdocs").handlers:
-        if isinstance(handler, CountHandler):
-            total += sum(count for _, count in handler.get_counts())
+    for name in ("mkdocs", "properdocs"):
+        for handler in logging.getLogger(name).handlers:
+            if type(handler).__name__ == "CountHandler" and hasattr(handler, "get_counts"):
+                total += sum(count for _, count in handler.get_counts())
     return total
