@@ -119,14 +119,20 @@ def test_site_works_from_file_urls(watch: Any, built_site: Path) -> None:
 
 
 def test_print_page_draws_every_diagram(watch: Any, server: str, built_site: Path) -> None:
-    expected = (built_site / "print.html").read_text(encoding="utf-8").count('<pre class="mermaid"')
+    text = (built_site / "print.html").read_text(encoding="utf-8")
+    expected = text.count('<div class="diagram" data-rb-digest=')
     assert expected > 5
+    assert 'class="mermaid"' not in text  # every diagram became a box the page's own script draws
     watched = watch(server)
     watched.page.goto(f"{server}/print.html")
     watched.page.wait_for_function(
         "window.__runbinderDone === true || window.__runbinderError !== undefined", timeout=60_000
     )
     assert watched.page.evaluate("window.__runbinderError") is None
-    assert watched.page.evaluate("document.querySelectorAll('div.diagram svg').length") == expected
+    assert watched.page.evaluate("document.querySelectorAll('div.diagram svg').length") >= expected
+    assert watched.page.evaluate("document.querySelectorAll('div.diagram:not(:has(svg))').length") == 0
     assert watched.external == []
     assert watched.errors == []
+    # A way back: the home page is one click away, and a click gets there.
+    watched.page.click("nav.rb-screen-nav a[href='index.html']")
+    watched.page.wait_for_url(f"{server}/index.html")

@@ -1,9 +1,14 @@
 """The printable incident binder: the site's pages, rendered by the same renderers, printed to one PDF.
 
-The print HTML is the site's Markdown (``render.site``) converted by Python-Markdown with the same extensions,
-so the binder cannot drift from the site. Headless Chromium (driven by Playwright, no browser download) renders
-the mermaid diagrams, waits until each one has rendered (not a fixed time), and prints. Page numbers for the
-table of contents and "see page N" come from a first print: the page on which each section's marker appears.
+The print HTML is the site's pages as HTML: inside a MkDocs build the HTML MkDocs itself rendered (``print.html``
+is assembled from it after the build, no page is converted twice), and for `runbinder binder` the site's Markdown
+(``render.site``) converted once by Python-Markdown with the same extensions, so the binder cannot drift from the
+site. Headless Chromium (driven by Playwright, no browser download) draws the mermaid diagrams that are not in the
+diagram cache yet (each distinct diagram once, kept by the digest of its source for later runs) and prints the
+whole binder once. Page numbers are then read from the PDF itself: Chromium writes a named destination for every
+element a link points at, so the page where each section and each referenced target starts is known exactly, and
+the table of contents and every "(p. N)" reference are written into the blank slots left for them (pypdf), in the
+one print. Nothing hidden is added to the text layer.
 
 The browser reads nothing but the binder's own files: every request outside the binder's temporary folder is
 refused by Playwright's routing (other files, the network, other ports), and the page's Content-Security-Policy
@@ -14,16 +19,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import html
 import os
+import posixpath
 import re
 import shutil
 import subprocess
 import tempfile
 import time
-import unicodedata
-from collections.abc import Iterator, Sequence
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -73,6 +80,12 @@ class BinderOptions:
     chromium: str | None = None
     revision: str | None = None
     today: date = field(default_factory=date.today)
+    services: Sequence[str] = ()
+    """Only these services and their runbooks (the quick reference is always printed); empty: every service."""
+    teams: Sequence[str] = ()
+    """Only the services these teams own and the runbooks they own; empty: every team."""
+    cache_dir: Path | None = None
+    """Where drawn diagrams are kept between runs (``<cache_dir>/diagrams``); None: drawn on every run."""
 
 
 def find_chromium(explicit: str | None = None) -> str | None:
@@ -116,8 +129,22 @@ def git_revision(directory: Path) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def sections(renderer: SiteRenderer) -> list[Section]:
-    """Quick reference first (what you need in the first five minutes), then each service and its runbooks."""
+def sections(renderer: SiteRenderer, services: Sequence[str] = (), teams: Sequence[str] = ()) -> list[Section]:
+    """Quick reference first (what you need in the first five minutes), then each service and its runbooks; with
+    ``services`` or ``teams``, only those services (or those the teams own) and their runbooks (or the teams')."""
+    wanted_services = set(services)
+    wanted_teams = set(teams)
+
+    def service_wanted(sid: str, entry: Any) -> bool:
+        if not wanted_services and not wanted_teams:
+            return True
+        return sid in wanted_services or str(entry.data.get("owner", "")) in wanted_teams
+
+    def runbook_wanted(sid: str, rb: dict[str, Any]) -> bool:
+        if not wanted_services and not wanted_teams:
+            return True
+        return sid in wanted_services or str(rb.get("owner", "")) in wanted_teams
+
     out = [
         Section("severity", PAGES["severity"], "Severity matrix"),
         Section("escalation", PAGES["escalation"], "Escalation: who to call"),
@@ -127,8 +154,11 @@ def sections(renderer: SiteRenderer) -> list[Section]:
         Section("templates", PAGES["templates"], "Communication templates"),
     ]
     for sid, entry in renderer.index["services"].items():
+        runbooks = [rb for rb in renderer.by_service.get(sid, []) if runbook_wanted(sid, rb)]
+        if not runbooks and not service_wanted(sid, entry):
+            continue
         out.append(Section(f"service-{sid}", f"services/{sid}.md", str(entry.data["name"])))
-        for rb in renderer.by_service.get(sid, []):
+        for rb in runbooks:
             out.append(Section(f"runbook-{rb['id']}", f"runbooks/{rb['id']}.md", str(rb["title"]), level=2))
     for path, source in sorted(renderer.index.files.items()):
         if path.endswith(".md"):
@@ -173,30 +203,122 @@ def _section_id(page: str) -> str:
 
 
 _HREF = re.compile(r'href="([^"]*)"')
+_SRC = re.compile(r'\bsrc="([^"]*)"')
 _ID = re.compile(r'\bid="([^"]*)"')
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+
+Resolver = Callable[[str, str], "str | None"]
+"""(page, link path as written on it) -> the site path it names (a page's ``.md`` path, or a file's path), or None."""
 
 
-def _localise(body: str, page: str, known: dict[str, str]) -> str:
-    """Prefix ids with the page, and turn links between site pages into links inside the binder."""
+def markdown_resolver(page: str, path: str) -> str | None:
+    """Links in the site's Markdown: relative to the page's own ``.md`` path."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(page), path))
+
+
+def _localise(body: str, page: str, known: dict[str, str], resolve: Resolver = markdown_resolver) -> str:
+    """Prefix ids with the page, turn links between site pages into links inside the binder, and give every other
+    relative link and image the path from the site root (the binder and print.html stand at the root)."""
     prefix = _page_key(page)
     body = _ID.sub(lambda m: f'id="{prefix}--{m.group(1)}"', body)
 
     def href(match: re.Match[str]) -> str:
         target = html.unescape(match.group(1))
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+        if _SCHEME.match(target) or target.startswith("//"):
             return match.group(0)  # external: printed with its URL by CSS
         path, _, anchor = target.partition("#")
-        resolved = os.path.normpath(os.path.join(os.path.dirname(page), path)).replace(os.sep, "/") if path else page
-        if resolved not in known:
+        resolved = resolve(page, path) if path else page
+        if resolved is None or resolved not in known:
+            if resolved is not None and not resolved.endswith(".md") and not resolved.startswith("../"):
+                return f'href="{html.escape(resolved)}"'  # a file of the site (an image, a download)
             return 'data-rb-missing="1"'  # a page the binder does not include: keep the text, drop the link
         key = _page_key(resolved)
         return (
-            f'href="#{key}--{anchor}" data-rb-section="{known[resolved]}"'
+            f'href="#{key}--{html.escape(anchor)}" data-rb-section="{known[resolved]}"'
             if anchor
             else (f'href="#{_section_id(resolved)}" data-rb-section="{known[resolved]}"')
         )
 
-    return _HREF.sub(href, body)
+    def src(match: re.Match[str]) -> str:
+        target = html.unescape(match.group(1))
+        if _SCHEME.match(target) or target.startswith("//"):
+            return match.group(0)  # data: images (the sanitizer allows no remote ones)
+        resolved = resolve(page, target)
+        return f'src="{html.escape(resolved)}"' if resolved and not resolved.startswith("../") else match.group(0)
+
+    return _SRC.sub(src, _HREF.sub(href, body))
+
+
+# Print only: a "Referenced by" section (backlinks help on screen; on paper they mostly made pages of their own).
+_REFERENCED_BY = re.compile(
+    r'<h([2-6])\b[^>]*>Referenced by(?:<a class="headerlink".*?</a>)?</h\1>.*?(?=<h[1-6]\b|\Z)', re.S
+)
+_DETAILS = re.compile(r"<details(?![^>]*\bopen\b)")
+
+
+def _for_paper(body: str) -> str:
+    """Folded sections open, backlink sections dropped."""
+    return _REFERENCED_BY.sub("", _DETAILS.sub("<details open", body))
+
+
+def site_resolver(rendered: Mapping[str, tuple[str, str]]) -> tuple[dict[str, str], Resolver]:
+    """The pages MkDocs rendered (source path -> (URL, HTML)) as bodies, and the resolver of their links, which
+    MkDocs wrote relative to each page's URL (``../runbooks/x.html``, or ``../x/`` with directory URLs)."""
+    bodies = {src: content for src, (_, content) in rendered.items()}
+    url_of = {src: url for src, (url, _) in rendered.items()}
+    src_of = {url: src for src, url in url_of.items()}
+
+    def resolve(page: str, path: str) -> str | None:
+        joined = urllib.parse.urljoin("http://site.invalid/" + url_of.get(page, page), path)
+        parts = urllib.parse.urlsplit(joined)
+        if parts.netloc != "site.invalid":
+            return None
+        target = urllib.parse.unquote(parts.path.lstrip("/"))
+        for candidate in (target, target + "/", target.removesuffix("index.html")):
+            if candidate in src_of:
+                return src_of[candidate]
+        return target
+
+    return bodies, resolve
+
+
+def print_page(
+    index: Index,
+    options: BinderOptions,
+    rendered: Mapping[str, tuple[str, str]],
+    mermaid_src: str,
+    pdf_link: str | None = None,
+) -> str:
+    """print.html from the HTML MkDocs rendered (pages it did not render, from their Markdown), with a way back
+    to the site and, when one is printed, to the binder PDF."""
+    parts = sections(SiteRenderer(index, today=options.today, print_mode=True))
+    bodies, resolve = site_resolver(rendered)
+    missing = [s for s in parts if s.page not in bodies]
+    if missing:
+        converted = markdown_bodies(index, options, missing)
+        bodies.update(converted)
+        plain = resolve
+
+        def resolve(page: str, path: str) -> str | None:
+            return markdown_resolver(page, path) if page in converted else plain(page, path)
+
+    return build_html(
+        index,
+        options,
+        mermaid_src=mermaid_src,
+        bodies=bodies,
+        resolve=resolve,
+        parts=parts,
+        home="index.html",
+        pdf_link=pdf_link,
+    )
+
+
+def markdown_bodies(index: Index, options: BinderOptions, parts: Sequence[Section]) -> dict[str, str]:
+    """Each section's page as HTML, from the site's Markdown (print mode), converted once."""
+    renderer = SiteRenderer(index, today=options.today, print_mode=True)
+    pages = renderer.pages()
+    return {s.page: _markdown_to_html(pages[s.page].markdown) for s in parts}
 
 
 def build_html(
@@ -205,11 +327,27 @@ def build_html(
     page_numbers: dict[str, int] | None = None,
     mermaid_src: str = "mermaid.min.js",
     reserve_numbers: bool = False,
+    *,
+    bodies: Mapping[str, str] | None = None,
+    resolve: Resolver = markdown_resolver,
+    parts: Sequence[Section] | None = None,
+    diagrams: Mapping[str, str] | None = None,
+    paper: bool = False,
+    home: str | None = None,
+    pdf_link: str | None = None,
 ) -> str:
-    """The whole binder as one HTML document. With ``page_numbers`` the TOC and cross-references carry them."""
-    renderer = SiteRenderer(index, today=options.today, print_mode=True)
-    pages = {path: page.markdown for path, page in renderer.pages().items()}
-    parts = sections(renderer)
+    """The whole binder as one HTML document.
+
+    ``bodies`` are the pages as HTML by site path (MkDocs' own rendering); without them the site's Markdown is
+    converted here, once. ``paper`` (the PDF) leaves a blank slot after each table-of-contents entry and each
+    reference to another section, filled with the page number after the print (``fill_page_numbers``); without
+    it (print.html) ``home`` and ``pdf_link`` add a way back to the site and to the PDF. ``diagrams`` are drawn
+    diagrams by digest (``diagram_digest``): those are placed as they are, the others drawn in the browser.
+    ``page_numbers`` and ``reserve_numbers`` are accepted for callers of the earlier two-print layout and print
+    numbers into the contents directly."""
+    parts = list(parts) if parts is not None else sections(SiteRenderer(index, today=options.today, print_mode=True))
+    if bodies is None:
+        bodies = markdown_bodies(index, options, parts)
     known = {s.page: s.key for s in parts}
     site = index.site.data if index.site else {}
     name = str(site.get("name", "Runbooks"))
@@ -217,7 +355,10 @@ def build_html(
 
     toc_rows = []
     for s in parts:
-        number = "000" if reserve_numbers else str(numbers.get(s.key, ""))
+        if paper:
+            number = f'<a class="rb-slot" href="#{PAGE_ANCHOR}{_section_id(s.page)}"></a>'
+        else:
+            number = "000" if reserve_numbers else str(numbers.get(s.key, ""))
         toc_rows.append(
             f'<li class="toc-l{s.level}"><a href="#{_section_id(s.page)}">{safe.html_text(s.title)}</a>'
             f'<span class="toc-page">{number}</span></li>'
@@ -234,34 +375,166 @@ def build_html(
         '<section class="toc" id="section-toc"><h1>Contents</h1>'
         f'<ol class="toc-list">{"".join(toc_rows)}</ol></section>'
     )
+    screen = ""
+    if not paper and (home or pdf_link):
+        links = [f'<a href="{html.escape(home)}">Back to the site</a>'] if home else []
+        if pdf_link:
+            links.append(f'<a href="{html.escape(pdf_link)}">The binder as a PDF</a>')
+        screen = f'<nav class="rb-screen-nav" aria-label="Site">{" · ".join(links)}</nav>'
 
-    bodies = []
+    rendered: list[str] = []
     page_styles = []
+    targets: set[str] = set()
     for n, s in enumerate(parts):
-        body = _localise(_markdown_to_html(pages[s.page]), s.page, known)
+        body = _localise(_for_paper(bodies[s.page]), s.page, known, resolve)
+        body = _place_diagrams(body, diagrams or {})
         qr = ""
         if options.site_url and s.key.startswith(("runbook-", "service-")):
             qr = _qr(options.site_url, s.page)
-        if numbers:
+        if paper:
+            body = _reference_slots(body, s.key, targets)
+        elif numbers:
             body = _see_pages(body, numbers, s.key)
         page_name = f"rb{n}"
         title = s.title if s.level == 2 else ""
         header = f"{name} · {title}" if title else name
         page_styles.append(f"@page {page_name} {{ @top-left {{ content: {safe.css_string(header)}; }} }}")
-        bodies.append(
+        rendered.append(
             f'<section class="section level-{s.level}" id="{_section_id(s.page)}" style="page: {page_name}">'
-            f'<span class="rb-mark">RBMARK{n:04d}</span>{qr}{body}</section>'
+            f"{qr}{body}</section>"
         )
+    document = "".join(rendered)
+    if paper:
+        targets |= {_section_id(s.page) for s in parts}
+        document = _page_anchors(document, targets)
     css = (ASSETS / "binder.css").read_text(encoding="utf-8")
     size = PAPER[options.paper]
+    width, height = PAGE_AREA_PX[options.paper]
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f'<meta http-equiv="Content-Security-Policy" content="{BINDER_POLICY}">'
         f"<title>{safe.html_text(name)} incident binder</title>"
-        f"<style>@page {{ size: {size}; }}\n{css}\n{chr(10).join(page_styles)}</style></head><body>"
-        f"{cover}{toc}{''.join(bodies)}"
+        f"<style>@page {{ size: {size}; }}\n{css}\n{chr(10).join(page_styles)}</style></head>"
+        f'<body data-rb-width="{width:.0f}" data-rb-height="{height:.0f}">'
+        f"{screen}{cover}{toc}{document}"
         f'<script src="{mermaid_src}"></script><script>{_RENDER_DIAGRAMS}</script></body></html>'
     )
+
+
+PAGE_ANCHOR = "pg--"
+"""Prefix of the anchor placed at the start of every section and referenced target: the page-number slots link to
+these, so in the PDF a slot is told from an ordinary link by its destination's name."""
+
+# The printable area of a page in CSS pixels (96 per inch) with binder.css's margins: diagrams are sized to it.
+_MM = 96 / 25.4
+PAGE_AREA_PX = {"a4": ((210 - 28) * _MM, (297 - 36) * _MM), "letter": ((215.9 - 28) * _MM, (279.4 - 36) * _MM)}
+
+_SECTION_LINK = re.compile(r'(<a [^>]*?href="#([^"]+)"[^>]*data-rb-section="([^"]+)"[^>]*>.*?</a>)', re.S)
+
+
+def _reference_slots(body: str, here: str, targets: set[str]) -> str:
+    """After each link to another section, "(p. N)" with a blank slot for N, linked to the target's page anchor."""
+
+    def add(match: re.Match[str]) -> str:
+        link, target, section = match.group(1), match.group(2), match.group(3)
+        if section == here:
+            return link
+        targets.add(target)
+        slot = f'<a class="rb-slot" href="#{PAGE_ANCHOR}{target}"></a>'
+        return f'{link}<span class="see-page"> (p.&#8239;{slot}</span>'  # the slot takes the number and ")"
+
+    return _SECTION_LINK.sub(add, body)
+
+
+_OPEN_TAG = re.compile(r'<([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?\bid="([^"]+)"[^>]*>')
+_NO_INLINE = frozenset({"table", "thead", "tbody", "tfoot", "tr", "ul", "ol", "dl", "colgroup"})
+_FIRST_CELL = re.compile(r"<(?:td|th|li|dt|dd)\b[^>]*>")
+
+
+def _page_anchors(document: str, targets: set[str]) -> str:
+    """An empty ``<a id="pg--X">`` as the first thing inside each target element X (inside its first cell, item or
+    term where an element takes no inline content), so its named destination is where X starts."""
+    out: list[str] = []
+    position = 0
+    for match in _OPEN_TAG.finditer(document):
+        tag, ident = match.group(1).lower(), match.group(2)
+        if ident not in targets:
+            continue
+        insert_at = match.end()
+        if tag in _NO_INLINE:
+            cell = _FIRST_CELL.search(document, match.end())
+            if cell is None:
+                continue
+            insert_at = cell.end()
+        if insert_at < position:
+            continue
+        out.append(document[position:insert_at])
+        out.append(f'<a class="rb-anchor" id="{PAGE_ANCHOR}{ident}"></a>')
+        position = insert_at
+    out.append(document[position:])
+    return "".join(out)
+
+
+# -- diagrams: each distinct one drawn once, kept by the digest of its source
+
+_MERMAID_BLOCK = re.compile(
+    r'<pre class="mermaid"[^>]*><code>(?P<pre>.*?)</code></pre>|<div class="mermaid"[^>]*>(?P<div>.*?)</div>', re.S
+)
+_DIAGRAM_SIZE = 256 * 1024  # a cached drawing larger than this is not trusted to be one of ours
+
+
+@functools.cache
+def _mermaid_identity() -> str:
+    """What decides how a source is drawn besides itself: the vendored mermaid and the drawing script."""
+    digest = hashlib.sha256((ASSETS / "vendor" / "mermaid" / "mermaid.min.js").read_bytes())
+    digest.update(_RENDER_DIAGRAMS.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def diagram_digest(source: str) -> str:
+    """The key of a diagram's drawing: its source and the mermaid that draws it."""
+    return hashlib.sha256(f"{_mermaid_identity()}\0{source}".encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def _place_diagrams(body: str, drawn: Mapping[str, str]) -> str:
+    """Each mermaid block as a diagram box: its drawing when it is known, else its source for the page's script."""
+
+    def box(match: re.Match[str]) -> str:
+        escaped = match.group("pre") if match.group("pre") is not None else html.escape(match.group("div"))
+        source = html.unescape(escaped)
+        digest = diagram_digest(source)
+        svg = drawn.get(digest)
+        if svg is not None:
+            return f'<div class="diagram" data-rb-digest="{digest}">{svg}</div>'
+        return f'<div class="diagram" data-rb-digest="{digest}"><pre class="rb-diagram-source">{escaped}</pre></div>'
+
+    return _MERMAID_BLOCK.sub(box, body)
+
+
+def _cached_diagrams(directory: Path | None, html_text: str) -> dict[str, str]:
+    """The drawings in the diagram cache for the digests this binder uses (a file that is not an SVG is ignored)."""
+    if directory is None:
+        return {}
+    found: dict[str, str] = {}
+    for digest in set(re.findall(r'data-rb-digest="([0-9a-f]{64})"', html_text)):
+        try:
+            text = (directory / f"{digest}.svg").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if len(text) <= _DIAGRAM_SIZE and text.startswith("<svg") and text.rstrip().endswith("</svg>"):
+            found[digest] = text
+    return found
+
+
+def _keep_diagrams(directory: Path | None, drawn: Mapping[str, str]) -> None:
+    """Store newly drawn diagrams, each atomically; a cache that cannot be written only costs the next run time."""
+    if directory is None:
+        return
+    for digest, svg in drawn.items():
+        if not re.fullmatch(r"[0-9a-f]{64}", digest) or not svg.startswith("<svg") or len(svg) > _DIAGRAM_SIZE:
+            continue
+        with contextlib.suppress(OSError):
+            write_atomically(directory / f"{digest}.svg", svg.encode("utf-8"), sync=False)
 
 
 def _see_pages(body: str, numbers: dict[str, int], here: str) -> str:
@@ -284,18 +557,65 @@ def _qr(site_url: str, page: str) -> str:
     return f'<figure class="qr">{svg}<figcaption>{safe.html_text(url)}</figcaption></figure>'
 
 
-# Material renders diagrams itself on the site; here the same mermaid (vendored) renders them before printing.
+# Material renders diagrams itself on the site; here the same mermaid (vendored) draws the diagrams not drawn yet,
+# each distinct source once, and then sizes every diagram to the printable area: as wide as the page allows (never
+# above its natural size), a tall one shrunk to fit one page only while its text stays readable (at least 60% of
+# mermaid's 16 px, about 7 pt), and one taller than a page at that size cut into page-high bands, each printed
+# whole, instead of shrunk to unreadable text.
 _RENDER_DIAGRAMS = """
 (async () => {
   try {
-    mermaid.initialize({startOnLoad: false, securityLevel: "strict", theme: "neutral"});
-    for (const pre of document.querySelectorAll("pre.mermaid")) {
-      const div = document.createElement("div");
-      div.className = "diagram";
-      div.textContent = pre.textContent;
-      pre.replaceWith(div);
+    const boxes = [...document.querySelectorAll("div.diagram[data-rb-digest]")];
+    const pending = new Map();
+    for (const box of boxes) {
+      const source = box.querySelector("pre.rb-diagram-source");
+      if (source && !pending.has(box.dataset.rbDigest)) pending.set(box.dataset.rbDigest, source.textContent);
     }
-    await mermaid.run({querySelector: "div.diagram"});
+    const drawn = {};
+    if (pending.size) {
+      mermaid.initialize({startOnLoad: false, securityLevel: "strict", theme: "neutral"});
+      for (const [digest, text] of pending) {
+        drawn[digest] = (await mermaid.render("rb-d-" + digest.slice(0, 16), text)).svg;
+      }
+      for (const box of boxes) {
+        if (box.querySelector("pre.rb-diagram-source")) box.innerHTML = drawn[box.dataset.rbDigest];
+      }
+    }
+    window.__runbinderDrawn = drawn;
+    const width = Number(document.body.dataset.rbWidth), height = Number(document.body.dataset.rbHeight) * 0.94;
+    const readable = 0.6;
+    for (const box of boxes) {
+      const svg = box.querySelector("svg");
+      const view = svg && svg.viewBox && svg.viewBox.baseVal;
+      if (!view || !view.width || !view.height) continue;
+      let scale = Math.min(1, width / view.width);
+      if (view.height * scale > height && height / view.height >= readable) scale = height / view.height;
+      const size = (node, w, h) => {
+        node.removeAttribute("width");
+        node.removeAttribute("height");
+        node.style.maxWidth = "none";
+        node.style.width = w * scale + "px";
+        node.style.height = h * scale + "px";
+      };
+      if (view.height * scale <= height) {
+        size(svg, view.width, view.height);
+        continue;
+      }
+      const band = height / scale;
+      const bands = [];
+      for (let top = 0; top < view.height; top += band) {
+        const part = svg.cloneNode(true);
+        const tall = Math.min(band, view.height - top);
+        part.setAttribute("viewBox", `${view.x} ${view.y + top} ${view.width} ${tall}`);
+        size(part, view.width, tall);
+        const holder = document.createElement("div");
+        holder.className = "diagram-band";
+        holder.appendChild(part);
+        bands.push(holder);
+      }
+      box.classList.add("diagram-sliced");
+      box.replaceChildren(...bands);
+    }
     window.__runbinderDone = true;
   } catch (error) {
     window.__runbinderError = String(error && error.message || error);
@@ -321,8 +641,8 @@ BINDER_POLICY = "; ".join(
 """The binder page's Content-Security-Policy: its own files and drawing script, nothing else, no frames."""
 
 
-def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
-    """Print the binder page to PDF bytes in a confined headless Chromium."""
+def _print(html_text: str, directory: Path, chromium: str, paper: str) -> tuple[bytes, dict[str, str]]:
+    """Print the binder page to PDF bytes in a confined headless Chromium; also the diagrams it drew, by digest."""
     import asyncio
 
     try:
@@ -337,7 +657,7 @@ def _print(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
         return pool.submit(_print_here, html_text, directory, chromium, paper).result()
 
 
-def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> bytes:
+def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> tuple[bytes, dict[str, str]]:
     from playwright.sync_api import Route, sync_playwright
 
     document = directory / "binder.html"
@@ -368,8 +688,8 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> b
             context.route("**/*", only_own_files)
             page = context.new_page()
             # Laying out and drawing a large binder takes a while: a fixed 30 s would fail at a few hundred
-            # runbooks. Allow two minutes plus a second per diagram for loading, drawing and printing.
-            timeout = 120_000 + 1_000 * html_text.count('class="mermaid"')
+            # runbooks. Allow two minutes plus a second per diagram to draw and a tenth per section to print.
+            timeout = 120_000 + 1_000 * html_text.count("rb-diagram-source") + 100 * html_text.count("<section")
             page.set_default_timeout(timeout)
             left: list[str] = []
             page.on("framenavigated", lambda frame: left.append(frame.url) if frame == page.main_frame else None)
@@ -381,45 +701,117 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> b
             failed = page.evaluate("document.querySelectorAll('div.diagram:not(:has(svg))').length")
             if failed:
                 raise BinderError(f"{failed} diagram(s) did not render")
+            drawn = page.evaluate("window.__runbinderDrawn || {}")
             pdf: bytes = page.pdf(
                 format=PAPER[paper], print_background=True, prefer_css_page_size=True, outline=True, tagged=True
             )
         finally:
             browser.close()
-    return pdf
+    return pdf, {str(k): str(v) for k, v in drawn.items()} if isinstance(drawn, dict) else {}
 
 
-def marker_pages(pdf: bytes, parts: Sequence[Section]) -> dict[str, int]:
-    """The 1-based page on which each section starts.
-
-    Chromium writes a named destination for every element a link points at, and the table of contents links to
-    every section: reading those takes a fraction of a second at any size. Should one be missing, each page's
-    text is searched for the sections' invisible markers (RBMARK + its number; digits only, so no font ligature
-    can split them), which takes minutes for a binder of a thousand pages.
-    """
+def destination_pages(pdf: bytes) -> dict[str, int]:
+    """The 1-based page of every named destination of the PDF: Chromium writes one for each element a link of the
+    document points at, where that element starts."""
     import io
 
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(pdf))
-    by_id: dict[str, int] = {}
+    out: dict[str, int] = {}
     try:
         for name, destination in reader.named_destinations.items():
             page = reader.get_destination_page_number(destination)
-            if page is not None:
-                by_id[str(name).lstrip("/")] = page + 1
-    except Exception:  # pypdf raises many types for a malformed name tree: fall back to the text search below
-        by_id = {}
-    found = {s.key: by_id[_section_id(s.page)] for s in parts if _section_id(s.page) in by_id}
-    if len(found) == len(parts):
-        return found
-    found = {}
-    for number, pdf_page in enumerate(reader.pages, 1):
-        text = unicodedata.normalize("NFKC", pdf_page.extract_text() or "")
-        for index in re.findall(r"RBMARK(\d{4})", text):
-            if int(index) < len(parts):
-                found.setdefault(parts[int(index)].key, number)
-    return found
+            if page is not None and page >= 0:
+                out[str(name).lstrip("/")] = page + 1
+    except Exception as exc:  # pypdf raises many types for a malformed name tree
+        raise BinderError(f"could not read the printed binder's destinations ({type(exc).__name__})") from exc
+    return out
+
+
+_TOC_SLOT_PT = 21.0  # the contents' slots are 2.4em of 10pt wide, the references' 2.3em of 8pt (binder.css)
+
+
+def fill_page_numbers(pdf: bytes, parts: Sequence[Section]) -> tuple[bytes, dict[str, int]]:
+    """Write into each blank page-number slot (a link to a ``pg--`` anchor) the page its target starts on, read
+    from the PDF's own named destinations; returns the PDF and each section's first page.
+
+    The numbers are drawn right-aligned in the slot's rectangle in Helvetica (a standard PDF font, nothing
+    embedded), as real text: searching and pdftotext find "(p. 15)" like the text around it."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    pages_of = destination_pages(pdf)
+    numbers = {s.key: pages_of[_section_id(s.page)] for s in parts if _section_id(s.page) in pages_of}
+    if len(numbers) != len(parts):
+        missing = [s.title for s in parts if s.key not in numbers]
+        raise BinderError(f"could not find the pages of: {', '.join(missing)}")
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+            }
+        )
+    )
+
+    def stream(data: str) -> Any:
+        content = DecodedStreamObject()
+        content.set_data(data.encode("ascii"))
+        return writer._add_object(content)
+
+    unresolved: set[str] = set()
+    for page in writer.pages:
+        drawn = []
+        for annotation in page.get("/Annots", None) or []:
+            link = annotation.get_object()
+            target = link.get("/Dest") if link.get("/Subtype") == "/Link" else None
+            name = str(target).lstrip("/") if isinstance(target, str) else ""
+            if not name.startswith(PAGE_ANCHOR):
+                continue
+            number = pages_of.get(name)
+            if number is None:
+                unresolved.add(name)
+                continue
+            x0, y0, x1, y1 = (float(v) for v in link["/Rect"])
+            size = max(5.0, min(11.0, y1 - y0))  # the slot is 1em high: the size of the text around it
+            # The contents' wide slots are right-aligned under each other; a reference's number follows "(p."
+            # and closes its parenthesis.
+            in_contents = x1 - x0 > _TOC_SLOT_PT
+            text = str(number) if in_contents else f"{number})"
+            width = 0.556 * size * len(str(number))  # Helvetica's digits are 0.556 em wide
+            x = x1 - width - 0.5 if in_contents else x0 + 0.5
+            y = y0 + (y1 - y0 - 0.7 * size) / 2
+            literal = text.replace(")", "\\)")  # a PDF string: its parenthesis escaped
+            drawn.append(f"BT /RbPageNo {size:.2f} Tf {x:.2f} {y:.2f} Td ({literal}) Tj ET")
+        if not drawn:
+            continue
+        resources = page.get("/Resources")
+        resources = resources.get_object() if resources is not None else DictionaryObject()
+        page[NameObject("/Resources")] = resources
+        fonts = resources.get("/Font")
+        fonts = fonts.get_object() if fonts is not None else DictionaryObject()
+        resources[NameObject("/Font")] = fonts
+        fonts[NameObject("/RbPageNo")] = font
+        contents = page.get("/Contents")
+        if contents is None:
+            existing: list[Any] = []
+        else:
+            existing = list(contents.get_object()) if isinstance(contents.get_object(), list) else [contents]
+        # Chromium's drawing may leave its coordinate system changed: wrap it, then draw in page space.
+        page[NameObject("/Contents")] = ArrayObject(
+            [stream("q\n"), *existing, stream("\nQ\n"), stream("q 0 g " + " ".join(drawn) + " Q\n")]
+        )
+    if unresolved:
+        raise BinderError(f"{len(unresolved)} reference(s) lead nowhere in the printed binder")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue(), numbers
 
 
 def _wait_until_drawn(page: Any, seconds: float, left: list[str], own: str, refused: list[str]) -> None:
@@ -460,29 +852,35 @@ def _workspace() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def make_binder(index: Index, output: Path, options: BinderOptions) -> tuple[Path, int, dict[str, int]]:
-    """Print the binder to ``output`` atomically. Returns the path, the page count and each section's page."""
+def make_binder(
+    index: Index,
+    output: Path,
+    options: BinderOptions,
+    *,
+    bodies: Mapping[str, str] | None = None,
+    resolve: Resolver = markdown_resolver,
+) -> tuple[Path, int, dict[str, int]]:
+    """Print the binder to ``output`` atomically: one print, then the page numbers written into their slots.
+    Returns the path, the page count and each section's page. ``bodies`` (with ``resolve``) are the pages as HTML
+    when a MkDocs build has them already."""
     chromium = find_chromium(options.chromium)
     if chromium is None:
         raise BinderError(NO_CHROMIUM)
+    parts = sections(SiteRenderer(index, today=options.today), options.services, options.teams)
+    diagram_dir = options.cache_dir / "diagrams" if options.cache_dir is not None else None
     with _workspace() as directory:
         shutil.copyfile(ASSETS / "vendor" / "mermaid" / "mermaid.min.js", directory / "mermaid.min.js")
         for path, source in index.files.items():  # images at the site paths runbook text names them by
             if not path.endswith(".md"):
                 (directory / path).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, directory / path)
-        parts = binder_sections(index)
-        first = _print(build_html(index, options, reserve_numbers=True), directory, chromium, options.paper)
-        numbers = marker_pages(first, parts)
-        if len(numbers) != len(parts):
-            missing = [s.title for s in parts if s.key not in numbers]
-            raise BinderError(f"could not find the pages of: {', '.join(missing)}")
-        pdf = _print(build_html(index, options, numbers), directory, chromium, options.paper)
-        final = marker_pages(pdf, parts)
-        if final != numbers:  # the numbers moved the layout: print once more with the final numbers
-            pdf = _print(build_html(index, options, final), directory, chromium, options.paper)
-            numbers = final
-    _write_atomically(output, pdf)
+        pending = build_html(index, options, parts=parts, bodies=bodies, resolve=resolve, paper=True)
+        drawn = _cached_diagrams(diagram_dir, pending)
+        html_text = build_html(index, options, parts=parts, bodies=bodies, resolve=resolve, paper=True, diagrams=drawn)
+        printed, new = _print(html_text, directory, chromium, options.paper)
+        _keep_diagrams(diagram_dir, new)
+        pdf, numbers = fill_page_numbers(printed, parts)
+    write_atomically(output, pdf)
     return output, _page_count(pdf), numbers
 
 
@@ -494,7 +892,7 @@ def _page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, sync: bool = True) -> None:
     """Temporary file in the same directory, then rename: a failed run never leaves a truncated binder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -502,16 +900,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # as any file of a site: mkstemp makes it readable by its owner only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def binder_sections(index: Index) -> Sequence[Section]:
+def binder_sections(index: Index, services: Sequence[str] = (), teams: Sequence[str] = ()) -> Sequence[Section]:
     """The sections in binder order (for tests and the CLI summary)."""
-    return sections(SiteRenderer(index, today=date.today()))
+    return sections(SiteRenderer(index, today=date.today()), services, teams)
 
 
 def describe(numbers: dict[str, int], parts: Sequence[Section]) -> list[tuple[str, int]]:

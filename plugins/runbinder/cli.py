@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -240,6 +240,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="when no Chromium is found, say so in one line and exit 0 (for `make site`)",
     )
+    binder.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this service and its runbooks after the quick reference (repeatable)",
+    )
+    binder.add_argument(
+        "--team",
+        action="append",
+        default=[],
+        metavar="TEAM",
+        help="only the services and runbooks this team owns after the quick reference (repeatable)",
+    )
+    binder.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(".runbinder-cache"),
+        help="where drawn diagrams are kept for the next run (default: .runbinder-cache)",
+    )
+    binder.add_argument("--no-cache", action="store_true", help="draw every diagram again; keep none")
 
     importer = commands.add_parser(
         "import",
@@ -567,7 +588,21 @@ def _binder(args: argparse.Namespace) -> int:
         sys.stdout.write(format_diagnostics(errors, "text"))
         print(f"runbinder binder: {len(errors)} error(s) in the runbooks; no binder written", file=sys.stderr)
         return EXIT_PROBLEMS
-    options = BinderOptions(paper=args.paper, site_url=args.site_url, chromium=chromium, revision=git_revision(root))
+    unknown = _unknown_ids(args.service, project.index["services"], "service") or _unknown_ids(
+        args.team, {k: v for k, v in project.index["contacts"].items() if v.data.get("type") == "team"}, "team"
+    )
+    if unknown:
+        print(f"runbinder binder: {unknown}", file=sys.stderr)
+        return EXIT_USAGE
+    options = BinderOptions(
+        paper=args.paper,
+        site_url=args.site_url,
+        chromium=chromium,
+        revision=git_revision(root),
+        services=args.service,
+        teams=args.team,
+        cache_dir=None if args.no_cache else args.cache_dir,
+    )
     try:
         with _interrupt_on_termination():
             output, pages, _ = make_binder(project.index, args.output, options)
@@ -576,6 +611,18 @@ def _binder(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     print(f"wrote {output} ({pages} pages)")
     return EXIT_OK
+
+
+def _unknown_ids(wanted: Sequence[str], known: Mapping[str, object], what: str) -> str | None:
+    """Why --service/--team names nothing the project has (with a suggestion), or None."""
+    import difflib
+
+    for ident in wanted:
+        if ident not in known:
+            close = difflib.get_close_matches(ident, list(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (the project has: {', '.join(sorted(known)[:8])})"
+            return f"no {what} {printable(ident)!r}{hint}"
+    return None
 
 
 def _unmatched_rules(patterns: Sequence[str]) -> str | None:

@@ -132,6 +132,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.stage: publish.Stage | None = None
         self.policy: csp.Policy | None = None
         self.coverage: Coverage | None = None  # the alert rules checked against the runbooks (alert_rules)
+        self.rendered: dict[str, tuple[str, str]] = {}  # each page's URL and HTML content, by source path
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -224,20 +225,21 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             if files.get_file_from_path(path) is not None:
                 raise PluginError(f"runbinder: docs/{path} would be replaced by the project's {path}; rename one")
             files.append(File.generated(config, path, abs_src_path=str(source)))
-        if self.config.print_page and self.serving and len(self.project.index.runbooks) > self.config.nav_full_limit:
-            log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
-        elif self.config.print_page:
-            from .binder import BinderOptions, build_html
-
-            options = BinderOptions(today=_today(), site_url=self._qr_url(config))
-            html = build_html(self.project.index, options, mermaid_src=MERMAID_JS)
-            files.append(File.generated(config, PRINT_PAGE, content=html))
+        # print.html and the binder PDF are made after the build from the HTML MkDocs rendered (on_post_build);
+        # here they are only announced, so the navigation can name them.
+        if self.config.print_page:
+            files.append(File.generated(config, PRINT_PAGE, content=""))
+        if self.config.binder_pdf and files.get_file_from_path(self.config.binder_pdf) is None:
+            files.append(File.generated(config, self.config.binder_pdf, content=b""))
         if self.config.nav != "off" and config.nav is None:
             extra = sorted(
                 f.src_uri for f in files.documentation_pages() if f.src_uri not in generated and f.src_uri != "index.md"
             )
+            printable: list[Any] = [{"Printable binder": PRINT_PAGE}] if self.config.print_page else []
+            if self.config.binder_pdf:
+                printable.append({"Binder (PDF)": self.config.binder_pdf})
             nav: list[Any] = renderer.nav(full=full_nav)
-            config.nav = nav + extra + ([{"Printable binder": PRINT_PAGE}] if self.config.print_page else [])
+            config.nav = nav + extra + printable
         return files
 
     @event_priority(50)
@@ -261,6 +263,14 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         for diagnostic in sorted(Runner(self.project, options).run_all()):
             log.warning(diagnostic.text())
 
+    @event_priority(-100)  # after other plugins changed the content
+    def on_page_context(self, context: Any, /, *, page: Any, config: MkDocsConfig, nav: Any) -> Any:
+        # The page's HTML as MkDocs rendered it, for print.html and the binder: no page is converted twice. Kept
+        # across `mkdocs serve` rebuilds, where a dirty build renders only the pages that changed.
+        if self.config.print_page or self.config.binder_pdf:
+            self.rendered[page.file.src_uri] = (page.url, page.content or "")
+        return context
+
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
         if self.config.csp and not self.serving:
             self.policy = csp.Policy.for_theme(config.theme.dirs, extra_scripts=_plugin_scripts(config))
@@ -276,22 +286,33 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
         site_dir = Path(config.site_dir)
+        if self.config.print_page and self.project is not None:
+            from .binder import BinderOptions, print_page, write_atomically
+
+            options = BinderOptions(today=_today(), site_url=self._qr_url(config))
+            html = print_page(self.project.index, options, self.rendered, MERMAID_JS, self.config.binder_pdf)
+            write_atomically(site_dir / PRINT_PAGE, html.encode("utf-8"), sync=False)
+        if self.config.binder_pdf and self.project is not None:
+            from .binder import BinderError, BinderOptions, make_binder, site_resolver
+
+            base = Path(config.config_file_path or ".").resolve().parent
+            options = BinderOptions(today=_today(), site_url=self._qr_url(config), cache_dir=base / ".runbinder-cache")
+            bodies, resolve = site_resolver(self.rendered)
+            try:
+                output, pages, _ = make_binder(
+                    self.project.index, site_dir / self.config.binder_pdf, options, bodies=bodies, resolve=resolve
+                )
+            except BinderError as exc:
+                (site_dir / self.config.binder_pdf).unlink(missing_ok=True)  # the announced file: not a PDF
+                log.warning(f"binder not printed: {exc}")
+            else:
+                published = (self.stage.target if self.stage else site_dir) / self.config.binder_pdf
+                log.info(f"binder printed to {published} ({pages} pages; {output.name} in the new site)")
         if self.config.check_site and not self.serving:  # a publishing check: `mkdocs build` runs it
             from .checks.links import check_site
 
             for diagnostic in check_site(site_dir, "site"):
                 log.warning(diagnostic.text())
-        if self.config.binder_pdf and self.project is not None:
-            from .binder import BinderError, BinderOptions, make_binder
-
-            options = BinderOptions(today=_today(), site_url=self._qr_url(config))
-            try:
-                output, pages, _ = make_binder(self.project.index, site_dir / self.config.binder_pdf, options)
-            except BinderError as exc:
-                log.warning(f"binder not printed: {exc}")
-            else:
-                published = (self.stage.target if self.stage else site_dir) / self.config.binder_pdf
-                log.info(f"binder printed to {published} ({pages} pages; {output.name} in the new site)")
         if self.stage is not None:
             stage, self.stage = self.stage, None
             config.site_dir = str(stage.target)
