@@ -229,3 +229,20 @@ def test_an_imported_image_prints_in_the_binder(imported: tuple[Path, Any], tmp_
     assert any(line.split()[2:5] == ["image", "1", "1"] for line in images), listing  # the 1x1 topology.png
     text = subprocess.run(["pdftotext", str(output), "-"], capture_output=True, text=True, check=True).stdout
     assert "Gathering logs" in text  # the shared page is printed too
+
+
+@pytest.mark.parametrize(
+    ("code", "language"),
+    [
+        ("**Payments incident update**\n\n**Severity:** SEV2\n**Status:** Investigating\n", "text"),
+        ("We are investigating.\n\n- Logins may fail\n- Tokens may be slow\n", "text"),
+        ("🚨 INCIDENT - P{SEVERITY}\nTitle: {what}\nDetected: {when}\nOwner: @{who}\n", "text"),
+        ("kubectl get pods -n web\n", "bash"),
+        ("for p in $(kubectl get pods -o name); do kubectl logs \"$p\"; done\n", "bash"),
+    ],
+)
+def test_messages_fenced_as_code_are_text_not_commands(code: str, language: str) -> None:
+    from runbinder.importer.commands import convert
+
+    converted = convert(code, "")
+    assert [c["language"] for c in converted.commands] == [language]

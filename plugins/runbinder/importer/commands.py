@@ -34,6 +34,12 @@ _SHELL_START = re.compile(
 )
 
 
+# Markdown that no shell command starts with: a bold lead-in (**Status:** Investigating) or bullet points of prose.
+_BOLD_LINE = re.compile(r"^\s*\*\*[^*\s][^*]*\*\*")
+_BULLET_LINE = re.compile(r"^\s*[-*] [A-Za-z~<>]")
+_LABEL_LINE = re.compile(r"^\s*[A-Z][A-Za-z /()-]{0,30}: \S")
+
+
 @dataclass
 class Converted:
     """What one code block became: commands, and anything worth a reviewer's look."""
@@ -176,6 +182,10 @@ def _not_shell(code: str) -> str | None:
         return "text"
     if _QUOTED.match(lines[0]):
         return "text"
+    if any(_BOLD_LINE.match(line) for line in lines) or sum(bool(_BULLET_LINE.match(line)) for line in lines) >= 2:
+        return "text"  # a message or template written in Markdown (**Status:** ..., - bullet points)
+    if len(lines) >= 3 and sum(bool(_LABEL_LINE.match(line)) for line in lines) * 2 >= len(lines):
+        return "text"  # a form to fill in: Title: ..., Detected: ..., Owner: ...
     from ..checks.commands import _bash_n
 
     status, _ = _bash_n(code)

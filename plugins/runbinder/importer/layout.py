@@ -147,10 +147,8 @@ def alert_parts(root: Section, ctx: Context) -> dict[str, Any]:
         else:
             out["summary"] = "TODO: what this alert means."
             ctx.review.append("no Meaning section: the summary is a TODO")
-    elif intro:
-        out["sections"].insert(
-            0, {"title": "Introduction", "text": field_markdown(intro, ctx.rewrite), "placement": "before-phases"}
-        )
+    elif intro and (text := field_markdown(intro, ctx.rewrite)):  # an intro of only a comment: kept for review
+        out["sections"].insert(0, {"title": "Introduction", "text": text, "placement": "before-phases"})
     if not out["phases"]:
         ctx.review.append("no Diagnosis or Mitigation section: the runbook has one placeholder step")
         out["phases"] = [{"title": "Response", "steps": [{"title": "TODO: write the first step"}]}]
@@ -415,8 +413,7 @@ def general_runbooks(root: Section, ctx_for: Callable[[], Context]) -> list[tupl
         for child in section.children:
             phases.append(phase(child, child.title, ctx))
         parts["phases"] = phases or [{"title": "Steps", "steps": [{"title": section.title, "text": parts["summary"]}]}]
-        if intro and not out:  # the document's introduction opens its first runbook
-            text = field_markdown(intro, ctx.rewrite)
+        if intro and not out and (text := field_markdown(intro, ctx.rewrite)):  # the introduction opens runbook 1
             parts["sections"] = [{"title": top.title or "Introduction", "text": text, "placement": "before-phases"}]
         out.append((section.title, parts, ctx))
     return out
