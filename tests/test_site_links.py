@@ -1,0 +1,66 @@
+"""The site link check's fast scanner reads pages exactly as the standard library's HTML parser does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runbinder.checks.links import _Page, _scan, check_site
+
+TRICKY = [
+    '<a href="x.html">a</a><A HREF="Y.html" ID="Up">b</A>',
+    "<a href=bare.html id=bare>x</a><img src=pic.png/>",
+    "<a href='single.html' title='a > b'>x</a>",
+    '<a href="q.html" title="a > b" id="gt">x</a>',
+    '<!-- <a href="commented.html"> --><a href="after.html">x</a>',
+    '<script>var s = "<a href=\\"in-script.html\\">";</script><a href="after-script.html">',
+    "<style>a[href='x'] { color: red }</style><p id=styled>x</p>",
+    '<a href="amp.html?a=1&amp;b=2">x</a><a href="&#x6A;s.html">y</a>',
+    '<a name="named">x</a><span name="not-an-anchor">y</span>',
+    '<a href="first.html" href="second.html">dup</a>',
+    '<link rel="canonical" href="https://example.com/"><link rel="stylesheet" href="s.css">',
+    "<!doctype html><?xml nonsense?><br/><input id=box checked>",
+    'line one\n\n  <a href="deep.html">\n</a>\n<img\n  src="multi-line.png"\n  id="ml">',
+    '<a href="">empty</a><a href>bare attribute</a><a id="">empty id</a>',
+    '<p>1 < 2 and 3 > 2</p><a href="after-lt.html">x</a>',
+    '<div data-x="<a href=&quot;no.html&quot;>" id="quoted-markup"></div>',
+]
+
+
+def _reference(text: str) -> tuple[set[str], list[tuple[str, str, int, int]]]:
+    parser = _Page()
+    parser.feed(text)
+    parser.close()
+    return parser.ids, parser.refs
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_the_scanner_reads_tricky_markup_as_the_parser_does(text: str) -> None:
+    assert _scan(text) == _reference(text)
+
+
+def test_the_scanner_reads_every_page_of_the_built_site_as_the_parser_does(built_site: Path) -> None:
+    pages = sorted(built_site.rglob("*.html"))
+    assert len(pages) > 50
+    disagree = [p.name for p in pages if _scan(t := p.read_text(encoding="utf-8")) != _reference(t)]
+    assert disagree == []
+
+
+def test_check_site_finds_broken_links_and_anchors(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/">ok</a><a href="sub/page.html#there">ok</a>\n<a href="gone.html">x</a>'
+        '<a href="sub/page.html#nowhere">y</a><img src="missing.png"><a href="javascript:alert(1)">z</a>',
+        encoding="utf-8",
+    )
+    (tmp_path / "sub" / "index.html").write_text('<a href="../index.html">up</a>', encoding="utf-8")
+    (tmp_path / "sub" / "page.html").write_text('<h2 id="there">x</h2><a href="../../out.html">o</a>', encoding="utf-8")
+    found = {(d.path, d.line, d.rule, d.message.split(":")[0]) for d in check_site(tmp_path, "site")}
+    assert found == {
+        ("site/index.html", 2, "site.link", "href='gone.html'"),
+        ("site/index.html", 2, "site.anchor", "href='sub/page.html#nowhere'"),
+        ("site/index.html", 2, "site.link", "src='missing.png'"),
+        ("site/index.html", 2, "site.scheme", "href uses javascript"),
+        ("site/sub/page.html", 1, "site.link", "href='../../out.html'"),
+    }
