@@ -199,3 +199,39 @@ def neutral(code: str) -> str:
 
 def _same_length_word(match: re.Match[str]) -> str:
     return "_" + re.sub(r"\W", "_", match.group(1)) + "_"
+
+
+class Span(NamedTuple):
+    """Where a placeholder stands in a command, markers included (``$X``, ``${X:-y}``, ``<X>``, ``{x}``, ``X``)."""
+
+    name: str
+    start: int
+    end: int
+
+
+def extent(code: str, use: Use) -> int:
+    """The offset just past the placeholder ``use`` as written, its markers included."""
+    start = use.offset
+    if code.startswith("${", start):
+        close = code.find("}", start)
+        return close + 1 if close >= 0 else start + 2 + len(use.name)
+    if code.startswith("$", start):
+        return start + 1 + len(use.name)
+    if code.startswith(("<", "{"), start):
+        return start + len(use.name) + 2
+    return start + len(use.name)
+
+
+def spans(code: str, language: str, names: Iterable[str], bare: Iterable[str] = ()) -> list[Span]:
+    """The placeholders of ``names`` (those the page declares) in a command, in order and never overlapping: what
+    the site marks in the highlighted command and fills in with the reader's values."""
+    wanted = set(names)
+    found = sorted(
+        (Span(use.name, use.offset, extent(code, use)) for use in command_uses(code, language, bare)),
+        key=lambda s: (s.start, -s.end),
+    )
+    out: list[Span] = []
+    for span in found:
+        if span.name in wanted and (not out or span.start >= out[-1].end) and "\n" not in code[span.start : span.end]:
+            out.append(span)
+    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,12 @@ IFRAME_WORKER_JS = "assets/runbinder/iframe-worker-shim.js"
 WORKER_FRAME_JS = "assets/runbinder/worker-frame.js"
 STYLESHEET = "assets/runbinder/runbinder.css"
 SEVERITY_CSS = "assets/runbinder/severity.css"
+# The interactive runbook page (placeholders filled in, ticks, the alerts filter) and its styles and colours: files
+# of the site itself, so the Content-Security-Policy's script-src 'self' allows them, offline and from file://.
+INTERACTIVE_JS = "assets/runbinder/runbinder.js"
+INTERACTIVE_CSS = "assets/runbinder/interactive.css"
 PRINT_PAGE = "print.html"
+_DIAGRAM = re.compile(r'<(?:pre|div) class="mermaid"')
 
 
 class RunbinderConfig(Config):
@@ -172,12 +178,14 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.config.offline:
             config.extra_css.append(STYLESHEET)
             config.extra_css.append(SEVERITY_CSS)
+            config.extra_css.append(INTERACTIVE_CSS)
             # The local mermaid copy, on every page. Material fetches mermaid from a CDN only while window.mermaid
             # is undefined. mermaid2 (whose on_config runs after this one, priority 0 < 50) takes the first
             # extra_javascript entry whose basename contains "mermaid" as the library and then adds no <script src>
             # and never looks at its `javascript` option (a CDN URL by default; a local path there must exist in
             # docs_dir, which a generated file does not).
             config.extra_javascript.append(MERMAID_JS)
+            config.extra_javascript.append(INTERACTIVE_JS)
             polyfills = [p for p in config.extra.get("polyfills", []) if "iframe-worker" not in str(p)]
             config.extra["polyfills"] = [*polyfills, IFRAME_WORKER_JS]
         return config
@@ -217,6 +225,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             files.append(File.generated(config, IFRAME_WORKER_JS, abs_src_path=str(ASSETS / "iframe-worker-shim.js")))
             files.append(File.generated(config, WORKER_FRAME_JS, abs_src_path=str(ASSETS / "worker-frame.js")))
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(ASSETS / "runbinder.css")))
+            files.append(File.generated(config, INTERACTIVE_CSS, abs_src_path=str(ASSETS / "interactive.css")))
+            files.append(File.generated(config, INTERACTIVE_JS, abs_src_path=str(ASSETS / "runbinder.js")))
             severities = [e.data for e in self.project.index["severities"].values()]
             files.append(File.generated(config, SEVERITY_CSS, content=severity_css(severities)))
         for path, source in self.project.index.files.items():  # the project's images, at the path links name them by
@@ -235,11 +245,10 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             extra = sorted(
                 f.src_uri for f in files.documentation_pages() if f.src_uri not in generated and f.src_uri != "index.md"
             )
-            printable: list[Any] = [{"Printable binder": PRINT_PAGE}] if self.config.print_page else []
+            printable = [{"Printable binder": PRINT_PAGE}] if self.config.print_page else []
             if self.config.binder_pdf:
                 printable.append({"Binder (PDF)": self.config.binder_pdf})
-            nav: list[Any] = renderer.nav(full=full_nav)
-            config.nav = nav + extra + printable
+            config.nav = renderer.nav(full=full_nav, printable=printable, authors=extra)
         return files
 
     @event_priority(50)
@@ -262,6 +271,11 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         options.online_options.cache_dir = options.cache_dir = base / ".runbinder-cache"
         for diagnostic in sorted(Runner(self.project, options).run_all()):
             log.warning(diagnostic.text())
+
+    def on_page_content(self, html: str, /, *, page: Any, config: MkDocsConfig, files: Files) -> str:
+        # A diagram's source is not text to find: Material's search (which reads page.content after this event)
+        # skips any element marked data-search-exclude.
+        return _DIAGRAM.sub(r"\g<0> data-search-exclude", html) if "mermaid" in html else html
 
     @event_priority(-100)  # after other plugins changed the content
     def on_page_context(self, context: Any, /, *, page: Any, config: MkDocsConfig, nav: Any) -> Any:

@@ -88,6 +88,23 @@ ALLOWED_CLASSES: dict[str, set[str]] = {
 }
 """Classes per tag: the structure of code highlighting and task lists, never ``mermaid`` or a theme's hooks."""
 
+# The interactive page (assets/runbinder.js): the one place its hooks join the allowlist. A placeholder in a
+# highlighted command is ``<span class="rb-var" data-rb-var="NAME">`` (``code_html``); the variables form is a
+# ``div.rb-vars`` list whose ``dt`` name each placeholder (secret and site-wide ones carry a class); ``div.rb-progress``
+# and ``div.rb-filter`` are where the script puts the tick progress and the alerts filter. The script only ever sets
+# text (textContent), so a name or value in these attributes is data, never markup.
+INTERACTIVE_CLASSES: dict[str, set[str]] = {
+    "span": {"rb-var"},
+    "div": {"rb-vars", "rb-progress", "rb-filter"},
+    "dt": {"rb-var-secret", "rb-var-site"},
+    "p": {"rb-var-note"},
+}
+INTERACTIVE_ATTRIBUTES: dict[str, set[str]] = {"span": {"data-rb-var"}, "dt": {"data-rb-var"}}
+for _tag, _names in INTERACTIVE_CLASSES.items():
+    ALLOWED_CLASSES.setdefault(_tag, set()).update(_names)
+for _tag, _names in INTERACTIVE_ATTRIBUTES.items():
+    ALLOWED_ATTRIBUTES.setdefault(_tag, set()).update(_names)
+
 LINK_SCHEMES = frozenset(urls.SAFE_SCHEMES)
 """Schemes a link in a Markdown field may use (relative links are allowed too)."""
 
@@ -617,26 +634,85 @@ class FragmentExtension(Extension):
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def code_html(code: str, language: str = "text") -> str:
+def code_html(code: str, language: str = "text", placeholders: tuple[str, ...] = (), bare: tuple[str, ...] = ()) -> str:
     """Verbatim text (a command, a template, expected output) as highlighted HTML, the structure
-    pymdownx.highlight gives a fenced block (so Material's copy button and styles apply)."""
-    from pygments import highlight
+    pymdownx.highlight gives a fenced block (so Material's copy button and styles apply).
+
+    Each use of a name in ``placeholders`` (the variables the page declares; ``bare`` ones as plain words) is
+    wrapped in ``<span class="rb-var" data-rb-var="NAME">``, around its text as written, so a reader sees what to
+    replace and the page's script can fill it in."""
+    from pygments import format as pygments_format
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
+
+    from .placeholders import spans
 
     try:
         lexer = get_lexer_by_name(language, stripnl=False, ensurenl=True)
     except ClassNotFound:
         lexer = get_lexer_by_name("text", stripnl=False, ensurenl=True)
-    body = highlight(code, lexer, HtmlFormatter(nowrap=True))
+    # Positions are found in the text Pygments lexes (it drops a BOM and turns CR LF into LF).
+    code = code.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    marks = spans(code, language, placeholders, bare) if placeholders else []
+    tokens = list(lexer.get_tokens(code))
+    if marks and (
+        _SENTINEL_OPEN in code or _SENTINEL_CLOSE in code or not "".join(v for _, v in tokens).startswith(code)
+    ):
+        marks = []  # never guess: such a command is shown highlighted, unmarked
+    body = pygments_format(_with_sentinels(tokens, marks), HtmlFormatter(nowrap=True))
+    if marks:
+        body = _SENTINEL.sub(lambda m: _placeholder_span(code, marks[int(m.group(1))]), body)
     return f'<div class="highlight"><pre><span></span><code>{body}</code></pre></div>'
 
 
-def code_block(code: object, language: str = "text") -> str:
+# A placeholder travels through Pygments as one plain-text token holding a sentinel (private-use characters that
+# the formatter passes through unchanged and that no lexer rule can split); the sentinel then becomes its span.
+_SENTINEL_OPEN, _SENTINEL_CLOSE = "\ue000", "\ue001"
+_SENTINEL = re.compile(f"{_SENTINEL_OPEN}([0-9]+){_SENTINEL_CLOSE}")
+
+
+def _with_sentinels(tokens: list[tuple[Any, str]], marks: list[Any]) -> list[tuple[Any, str]]:
+    """The token stream with each marked range of the text replaced by one sentinel token."""
+    if not marks:
+        return tokens
+    from pygments.token import Text
+
+    out: list[tuple[Any, str]] = []
+    position = 0
+    index = 0
+    for kind, value in tokens:
+        end = position + len(value)
+        cursor = position
+        while cursor < end:
+            mark = marks[index] if index < len(marks) else None
+            if mark is None or mark.start >= end:
+                out.append((kind, value[cursor - position :]))
+                break
+            if cursor < mark.start:
+                out.append((kind, value[cursor - position : mark.start - position]))
+                cursor = mark.start
+            if cursor == mark.start:
+                out.append((Text, f"{_SENTINEL_OPEN}{index}{_SENTINEL_CLOSE}"))
+            # Skip the placeholder's text, which may run on into the next tokens.
+            cursor = min(end, mark.end)
+            if cursor == mark.end:
+                index += 1
+        position = end
+    return out
+
+
+def _placeholder_span(code: str, mark: Any) -> str:
+    return f'<span class="rb-var" data-rb-var="{html_attr(mark.name)}">{html_text(code[mark.start : mark.end])}</span>'
+
+
+def code_block(
+    code: object, language: str = "text", placeholders: tuple[str, ...] = (), bare: tuple[str, ...] = ()
+) -> str:
     """Verbatim text as a block of a generated page: it reaches the page only as a fragment, so no Markdown
-    processor or plugin (snippets, includes, macros) ever sees runbook text as Markdown source."""
-    return fragment(code_html(str(code), language))
+    processor or plugin (snippets, includes, macros) ever sees runbook text as Markdown source. ``placeholders``
+    and ``bare``: see ``code_html``."""
+    return fragment(code_html(str(code), language, placeholders, bare))
 
 
 def block(text: object, context: LinkContext) -> str:
@@ -650,8 +726,10 @@ def bullet_list(items: Iterable[object], context: LinkContext, *, tasks: bool = 
     if not rendered:
         return ""
     if tasks:
-        box = '<label class="task-list-control"><input type="checkbox" disabled><span class="task-list-indicator">'
-        body = "".join(f'<li class="task-list-item">{box}</span></label> {item}</li>' for item in rendered)
+        # The item's text is inside the label: it names the check box for assistive technology, and a click on
+        # it ticks the box. The box is enabled: the page's script keeps its state; on paper it is an empty box.
+        box = '<label class="task-list-control"><input type="checkbox"><span class="task-list-indicator"></span> '
+        body = "".join(f'<li class="task-list-item">{box}{item}</label></li>' for item in rendered)
         return fragment(f'<div class="rb-md"><ul class="task-list">{body}</ul></div>')
     return fragment('<div class="rb-md"><ul>' + "".join(f"<li>{item}</li>" for item in rendered) + "</ul></div>")
 

@@ -55,9 +55,11 @@ def alerts_page(r: Renderer, coverage: Coverage | None = None) -> b.Page:
                 f"{counts['names_without_runbook']} of {counts['alert_names']} alert names have no runbook yet."
             )
         )
+    if known:
+        parts.append(safe.fragment('<div class="rb-filter"></div>'))  # the page's script puts a name filter here
     anchors = b.Anchors()
     for entry in known:
-        parts.append(b.heading(2, safe.md_text(entry.name), anchors.take(entry.anchor)))
+        parts.append(b.heading(2, safe.md_text(entry.name), anchors.take(entry.anchor), classes=("rb-alert",)))
         if entry.choices:
             rows = []
             for choice in entry.choices:

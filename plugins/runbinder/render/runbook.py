@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from .. import rules_match, safe
-from ..languages import highlight
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import date
+
+from .. import oncall, rules_match, safe
+from ..languages import canonical, highlight
+from ..placeholders import command_uses
 from ..review import review_due
-from ..sitemap import PAGES, alert_target, runbook_page
-from ..structure import PathT
+from ..sitemap import PAGES, alert_target, runbook_page, service_page
+from ..structure import PathT, find_step
+from ..structure import iter_commands as walk_commands
 from ..validate import slug
 from . import blocks as b
 from . import mermaid
@@ -42,19 +49,22 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
         f"**Severity:** {r.badge(rb.get('severity'), here)}",
         f"**Kind:** {safe.md_text(KIND_TITLES.get(rb['kind'], rb['kind']))}",
     ]
-    if rb.get("escalation"):
-        facts.append("**Escalation:** [who to call](#escalation)")
-    parts.append(" · ".join(facts))
     due = review_due(rb, r.site)
+    facts.append(_review_badge(rb, due, r.today))
+    parts.append(" · ".join(facts))
+    answer = oncall.for_runbook(r.index, rb)
+    if answer.first or answer.then:
+        calls = [f"**Call first:** {r.calls(answer.first, here, inline=True)}" if answer.first else ""]
+        if answer.then:
+            calls.append(f"**If not resolved:** {r.calls(answer.then, here, timed=True, inline=True)}")
+        more = "#escalation" if rb.get("escalation") else f"{rel(here, service_page(rb['service']))}#who-to-call"
+        calls.append(f"[Everyone to call]({more})")
+        parts.append(" · ".join(c for c in calls if c))
     if rb.get("tags"):
         parts.append(
             "**Tags:** "
             + " ".join(f"[{safe.md_text(tag)}]({rel(here, PAGES['tags'])}#tag-{tag})" for tag in rb["tags"])
         )
-    reviewed = f"**Last reviewed:** {safe.md_text(rb.get('last_reviewed', 'never'))}"
-    if due:
-        reviewed += f" (next review due {safe.md_text(_day(due))})"
-    parts.append(reviewed)
     if due is None or due < r.today:
         why = (
             f"It was last reviewed on {rb['last_reviewed']}; the review was due on {_day(due)}."
@@ -74,6 +84,12 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
         parts.append(_triggered_by(rb["alerts"], here))
     parts.append(b.heading(2, "Summary", "summary"))
     parts.append(r.md(rb["summary"], here))
+    # Right under the summary: what to fill in before the first command, and where the ticks stand.
+    shown, names, bare = page_variables(r, rb)
+    if shown:
+        parts.append(variables_section(r, shown, here))
+    if not r.print_mode:
+        parts.append(safe.fragment('<div class="rb-progress"></div>'))
     for key, title in (("impact", "Impact"), ("symptoms", "Symptoms")):
         if rb.get(key):
             parts.append(b.heading(2, title, key))
@@ -82,26 +98,11 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
     if rb.get("flow"):
         parts.append(b.heading(2, "Decision flow", "decision-flow"))
         parts.append(b.fence(runbook_flow(rb["flow"]), "mermaid"))
-    for number, phase in enumerate(rb["phases"], 1):
-        parts.append(_phase(r, phase, number, here, plan))
+        parts.append(_flow_steps(rb, plan))
+    with _placeholders(names, bare):
+        for number, phase in enumerate(rb["phases"], 1):
+            parts.append(_phase(r, phase, number, here, plan))
     parts += _sections(r, rb, "after-phases", here, plan)
-    if rb.get("variables"):
-        parts.append(b.heading(2, "Variables", "variables"))
-        parts.append("Replace these placeholders before running a command. Never paste a secret into a ticket or chat.")
-        parts.append(
-            b.table(
-                ["Placeholder", "Meaning", "Secret", "Example"],
-                [
-                    [
-                        safe.md_text(v["name"]),
-                        safe.md_text(v["description"]),
-                        "**secret**" if v.get("secret") else "",
-                        safe.md_text(v.get("example", "")),
-                    ]
-                    for v in rb["variables"]
-                ],
-            )
-        )
     for checklist in rb.get("checklists", []):
         parts.append(checklist_block(r, checklist, 2, here, anchors))
     for ident in rb.get("include_checklists", []):
@@ -152,9 +153,14 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
             )
         )
     parts.append(r.referenced_by("runbook", rb["id"], here, 2, "referenced-by"))
-    if rb.get("source"):
-        parts.append(f"*Source: {safe.md_text(rb['source'])}*")
-    return b.Page(here, str(rb["title"]), b.join(parts))
+    return b.Page(here, page_title(r, rb), b.join(parts))
+
+
+def page_title(r: Renderer, rb: Data) -> str:
+    """The runbook's title with its service, for the browser tab and search results, where three runbooks called
+    "High Error Rate" must not look alike."""
+    service = r.index["services"].get(str(rb.get("service")))
+    return f"{rb['title']} · {service.data['name']}" if service else str(rb["title"])
 
 
 def anchor_plan(rb: Data) -> tuple[dict[PathT, str], b.Anchors]:
@@ -208,6 +214,15 @@ def _sections(r: Renderer, rb: Data, placement: str, here: str, plan: dict[PathT
     return out
 
 
+def _review_badge(rb: Data, due: date | None, today: date) -> str:
+    """When the runbook was last checked, as a badge that turns into a warning once the review is overdue."""
+    last = safe.md_text(rb.get("last_reviewed", "never"))
+    if due is None or due < today:
+        text = f"Review overdue: last reviewed {last}" if rb.get("last_reviewed") else "Never reviewed"
+        return f'<span class="rb-review rb-review-overdue">{text}</span>'
+    return f'<span class="rb-review">Reviewed {last}, next by {safe.md_text(_day(due))}</span>'
+
+
 def _day(day: object) -> str:
     return day.isoformat() if hasattr(day, "isoformat") else str(day)
 
@@ -238,7 +253,7 @@ def _phase(r: Renderer, phase: Data, number: int, here: str, plan: dict[PathT, s
 def _step(r: Renderer, step: Data, number: str, level: int, path: PathT, here: str, plan: dict[PathT, str]) -> str:
     """A step with its sub-steps (one heading level down, numbered under it) and its alternatives."""
     anchor = plan[path]
-    parts = [b.heading(min(level, 6), safe.md_text(f"{number} {step['title']}"), anchor)]
+    parts = [b.heading(min(level, 6), safe.md_text(f"{number} {step['title']}"), anchor, classes=("rb-step",))]
     parts.append(_doing(r, step, here))
     if step.get("alternatives"):
         ways = step["alternatives"]
@@ -278,10 +293,11 @@ def command_block(r: Renderer, command: Data, here: str) -> str:
     body = []
     if command.get("runs_in"):
         body.append(f"*Run inside:* {safe.md_text(command['runs_in'])}")
-    body.append(safe.code_block(command["code"], highlight(command.get("language"))))
+    names, bare = _PLACEHOLDERS.get()
+    body.append(safe.code_block(command["code"], highlight(command.get("language")), names, bare))
     if command.get("input"):
         body.append("Then type:")
-        body.append(safe.code_block(command["input"], highlight(command.get("input_language", "text"))))
+        body.append(safe.code_block(command["input"], highlight(command.get("input_language", "text")), names, bare))
     if command.get("expected_output"):
         body.append("Expected output:")
         body.append(safe.code_block(command["expected_output"], "text"))
@@ -291,9 +307,98 @@ def command_block(r: Renderer, command: Data, here: str) -> str:
     if command.get("note"):
         body.append(r.md(command["note"], here))
     title = str(command.get("title", ""))
+    named = [f"**{safe.md_text(title)}**" if title else "", *body]
     if command.get("destructive"):
-        return b.admonition("warning", f"Changes state: {title}" if title else "Changes state", b.join(body))
-    return b.join([f"**{safe.md_text(title)}**" if title else "", *body])
+        return b.admonition("warning rb-destructive", "Changes state: check before you run it", b.join(named))
+    return b.join(named)
+
+
+_PLACEHOLDERS: ContextVar[tuple[tuple[str, ...], tuple[str, ...]]] = ContextVar("placeholders", default=((), ()))
+"""The placeholders the runbook page being rendered declares (all, and the bare ones): its commands mark them."""
+
+
+@contextlib.contextmanager
+def _placeholders(names: tuple[str, ...], bare: tuple[str, ...]) -> Iterator[None]:
+    token = _PLACEHOLDERS.set((names, bare))
+    try:
+        yield
+    finally:
+        _PLACEHOLDERS.reset(token)
+
+
+def page_variables(r: Renderer, rb: Data) -> tuple[list[tuple[Data, bool]], tuple[str, ...], tuple[str, ...]]:
+    """The variables a runbook page offers to fill in: its own, then the site-wide ones its commands use, each with
+    whether it is site-wide; and the names its commands mark (all, and the bare ones)."""
+    own = {str(v["name"]): v for v in rb.get("variables", [])}
+    site = {name: entry.data for name, entry in r.index.site_variables.items() if name not in own}
+    bare = [n for n, v in own.items() if v.get("bare")] + [n for n, v in site.items() if v.get("bare")]
+    used: set[str] = set()
+    if site:
+        for _path, command, _step in walk_commands(rb):
+            for key, language in (("code", command.get("language")), ("input", command.get("input_language", "text"))):
+                if isinstance(command.get(key), str):
+                    used.update(u.name for u in command_uses(command[key], canonical(language), bare))
+    shown = [(v, False) for v in own.values()] + [(v, True) for n, v in site.items() if n in used]
+    names = tuple(str(v["name"]) for v, _ in shown)
+    return shown, names, tuple(n for n in bare if n in names)
+
+
+def variables_section(r: Renderer, shown: list[tuple[Data, bool]], here: str) -> str:
+    """The placeholders of the page's commands, each explained: a list the page's script turns into a form (a
+    field per placeholder, filled into every command); without the script, the list a reader replaces them by."""
+    context = r.context(here)
+    items = []
+    for variable, site_wide in shown:
+        classes = " ".join(c for c, on in (("rb-var-secret", variable.get("secret")), ("rb-var-site", site_wide)) if on)
+        name = safe.html_attr(variable["name"])
+        notes = []
+        if variable.get("example"):
+            notes.append(f"Example: <code>{safe.html_text(variable['example'])}</code>")
+        if variable.get("secret"):
+            notes.append("Secret: never paste it into a ticket or chat; this page never stores it.")
+        if site_wide:
+            notes.append("Site-wide: the same value fills every runbook of this site.")
+        note = f'<p class="rb-var-note">{" ".join(notes)}</p>' if notes else ""
+        kind = f' class="{classes}"' if classes else ""
+        items.append(
+            f'<dt{kind} data-rb-var="{name}"><code>{safe.html_text(variable["name"])}</code></dt>'
+            f"<dd>{safe.markdown_html(str(variable['description']), context)}{note}</dd>"
+        )
+    intro = (
+        "Replace these placeholders before running a command (they are marked in every command below). "
+        "Never paste a secret into a ticket or chat."
+    )
+    return b.join(
+        [
+            b.heading(2, "Variables", "variables"),
+            intro,
+            safe.fragment(f'<div class="rb-vars"><dl>{"".join(items)}</dl></div>'),
+        ]
+    )
+
+
+def _flow_steps(rb: Data, plan: dict[PathT, str]) -> str:
+    """Under the chart, each box that stands for a step with a link to it (a chart's boxes cannot be links: the
+    site draws diagrams with mermaid's strict security, which turns clicks off)."""
+    items = []
+    for node in rb["flow"]["nodes"]:
+        found = find_step(rb, str(node["step"])) if node.get("step") else None
+        if found is None or found[0] not in plan:
+            continue
+        path, number = found
+        target = _step_at(rb, path)
+        items.append(
+            f"- {safe.md_text(node['label'])}: [{safe.md_text(number + ' ' + str(target.get('title', '')))}]"
+            f"(#{plan[path]})"
+        )
+    return ("**Steps in this flow:**\n\n" + "\n".join(items)) if items else ""
+
+
+def _step_at(rb: Data, path: PathT) -> Data:
+    item: object = rb
+    for key in path:
+        item = item[key]  # type: ignore[index]
+    return item if isinstance(item, dict) else {}
 
 
 def runbook_flow(flow: Data) -> str:
