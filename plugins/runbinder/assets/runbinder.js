@@ -314,7 +314,11 @@
       } else {
         words.push("Tick steps and checklist items as you go: this browser keeps them for this page until you reset.");
       }
-      words.push(doneSteps + " of " + steps.length + " steps and " + (ticked - doneSteps) + " of " + (boxes.length - steps.length) + " checklist items done.");
+      var items = boxes.length - steps.length;
+      var counts = [];
+      if (steps.length) counts.push(doneSteps + " of " + steps.length + " steps");
+      if (items) counts.push(ticked - doneSteps + " of " + items + " checklist items");
+      words.push(counts.join(" and ") + " done.");
       status.textContent = words.join(" ");
       var first = steps.filter(function (entry) {
         return !entry.input.checked;
