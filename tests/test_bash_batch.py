@@ -15,7 +15,7 @@ from .conftest import ROOT
 
 EDGE_CASES = [
     'echo ok\necho "x\n',
-    'echo ok\necho ) \n',
+    "echo ok\necho ) \n",
     "cat <<EOF\nhello\n",
     "cat <<-X\n\tfoo\n\tX\necho )",
     "if true; then\n echo\n",

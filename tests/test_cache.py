@@ -21,7 +21,7 @@ from .conftest import ROOT
 def _counting_tool(bin_dir: Path, name: str, real: str, log: Path) -> Path:
     """A stand-in for ``name`` that records each start in ``log`` and runs the real tool."""
     script = bin_dir / name
-    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$1\" >> {log}\nexec {real} \"$@\"\n", encoding="utf-8")
+    script.write_text(f'#!/bin/sh\nprintf \'%s\\n\' "$1" >> {log}\nexec {real} "$@"\n', encoding="utf-8")
     script.chmod(0o755)
     return script
 

@@ -303,7 +303,9 @@ def test_surrogate_command_is_a_finding(tmp_path: Path) -> None:
     """YAML cannot hold a lone surrogate, but an item built another way can: still a finding, never a crash."""
     checker, items = _checker(tmp_path, [("bash", "echo ok")])
     items[0].data["code"] = "echo \ud800"
-    assert [(d.rule, d.line, d.col) for d in checker.run(items[0])] == [("command.character", 14, 25)]  # the offset of the bad character
+    assert [(d.rule, d.line, d.col) for d in checker.run(items[0])] == [
+        ("command.character", 14, 25)
+    ]  # the offset of the bad character
 
 
 # -- parsers that fail in other ways than a syntax error

@@ -405,6 +405,7 @@ def _search(page: Any, generator: str, query: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------- what is not kept
 
+
 def test_properdocs_strict_failure_keeps_the_last_good_site(tmp_path: Path) -> None:
     project = copy_site_project(tmp_path / "project")
     (project / "mkdocs.yml").rename(project / "properdocs.yml")

@@ -238,7 +238,7 @@ def test_an_imported_image_prints_in_the_binder(imported: tuple[Path, Any], tmp_
         ("We are investigating.\n\n- Logins may fail\n- Tokens may be slow\n", "text"),
         ("🚨 INCIDENT - P{SEVERITY}\nTitle: {what}\nDetected: {when}\nOwner: @{who}\n", "text"),
         ("kubectl get pods -n web\n", "bash"),
-        ("for p in $(kubectl get pods -o name); do kubectl logs \"$p\"; done\n", "bash"),
+        ('for p in $(kubectl get pods -o name); do kubectl logs "$p"; done\n', "bash"),
     ],
 )
 def test_messages_fenced_as_code_are_text_not_commands(code: str, language: str) -> None:

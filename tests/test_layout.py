@@ -85,8 +85,8 @@ def test_diagrams_are_drawn_at_full_size(watch: Any, server: str, width: int) ->
     for page in ("escalation.html", "severity.html", "runbooks/oauth2-server-incident-response.html"):
         watched.page.goto(f"{server}/{page}")
         watched.page.wait_for_function(
-            "document.querySelectorAll('pre.mermaid').length === 0"
-            " && [...document.querySelectorAll('div.mermaid')].every(d => d.shadowRoot && d.shadowRoot.querySelector('svg'))",
+            "document.querySelectorAll('pre.mermaid').length === 0 && [...document.querySelectorAll('div.mermaid')]"
+            ".every(d => d.shadowRoot && d.shadowRoot.querySelector('svg'))",
             timeout=30_000,
         )
         scales[page] = watched.page.evaluate(DIAGRAM_SCALES)

@@ -118,10 +118,14 @@ def test_roles_engaged_at_a_severity(index: Index) -> None:
 def test_unknown_severity_in_a_level_is_a_located_error(tmp_path: Path) -> None:
     runbooks = tmp_path / "runbooks"
     runbooks.mkdir()
-    (runbooks / "catalog.yaml").write_text(CATALOG.replace("severities: [sev1], to: [lead]", "severities: [sev9], to: [lead]"))
+    (runbooks / "catalog.yaml").write_text(
+        CATALOG.replace("severities: [sev1], to: [lead]", "severities: [sev9], to: [lead]")
+    )
     project = load_project(runbooks, None, tmp_path)
     errors = [d.text() for d in project.diagnostics if d.level == "error"]
-    assert len(errors) == 1 and "xref.severity" in errors[0] and "sev9" in errors[0]
+    assert len(errors) == 1
+    assert "xref.severity" in errors[0]
+    assert "sev9" in errors[0]
 
 
 def test_conditions_are_branches_never_a_sequence(index: Index) -> None:
@@ -131,7 +135,8 @@ def test_conditions_are_branches_never_a_sequence(index: Index) -> None:
     edges = re.findall(r"^\s+(n\d+) -->(?:\|\"(.*?)\"\|)? (n\d+)$", chart, re.M)
     # n0 is the incident; n1..n5 the levels in list order.
     assert ("n0", "", "n1") in edges  # the first level, unconditional
-    assert ("n0", "", "n2") in edges and ("n0", "", "n3") in edges  # data breach and SEV1: branches of their own
+    assert ("n0", "", "n2") in edges  # data breach and SEV1: branches of their own
+    assert ("n0", "", "n3") in edges
     assert not any(source in ("n2", "n3") for source, _, _ in edges)  # nothing follows a situation
     timed = [(source, target) for source, _, target in edges if target in ("n4", "n5")]
     assert timed == [("n0", "n5"), ("n5", "n4")]  # 30 min, then 4 hours
@@ -154,19 +159,26 @@ def test_pages_answer_who_to_call_with_tel_links(index: Index) -> None:
     assert "Also engaged at this level, on every service: [Incident commander]" in severity
     assert "tel:Phone" not in severity  # "Phone call" is not a number
     service = safe.FRAGMENTS.inline(pages["services/batch.md"].document())
-    assert "## Who to call {#who-to-call}" in service and "(tel:+15550100199)" in service
+    assert "## Who to call {#who-to-call}" in service
+    assert "(tel:+15550100199)" in service
     runbook = safe.FRAGMENTS.inline(pages["runbooks/web-errors.md"].document())
     assert "**Call first:** [Primary on-call]" in runbook
     assert "**If not resolved:** after 30 min: [Secondary]" in runbook
     home = safe.FRAGMENTS.inline(pages["index.md"].document())
-    assert "In an incident right now?" in home and "[alerts index](alerts.md)" in home
+    assert "In an incident right now?" in home
+    assert "[alerts index](alerts.md)" in home
     # Runbooks that share a title are told apart by their service in tabs and search results.
     assert pages["runbooks/web-errors.md"].title == "High Error Rate · Web"
 
 
 @pytest.mark.parametrize(
     "value",
-    ["+1 777 0100) [x](javascript:alert(1)", "+1 777 0100 <img src=x onerror=alert(1)>", "tel:+17770100", "+1\n777 0100"],
+    [
+        "+1 777 0100) [x](javascript:alert(1)",
+        "+1 777 0100 <img src=x onerror=alert(1)>",
+        "tel:+17770100",
+        "+1\n777 0100",
+    ],
 )
 def test_hostile_numbers_stay_text(tmp_path: Path, value: str) -> None:
     runbooks = tmp_path / "runbooks"
@@ -178,5 +190,6 @@ def test_hostile_numbers_stay_text(tmp_path: Path, value: str) -> None:
     pages = SiteRenderer(project.index, today=date(2026, 11, 30), directory_urls=False).pages()
     severity = safe.FRAGMENTS.inline(pages["severity.md"].document())
     assert "(tel:+17770100" not in severity  # only a whole number is dialled
-    assert "](javascript" not in severity and "<img" not in severity
+    assert "](javascript" not in severity
+    assert "<img" not in severity
     assert "Primary on-call" in severity

@@ -4,14 +4,14 @@ An author learns at commit time, not from a blank spot on a page, that a ``javas
 a remote image shown as a link, or a tag shown as text (rule ``markdown.unsafe``). Only fields that could hold
 such a thing (``<`` before a letter, ``](``, ``][``, ``]:``) are rendered, so validation keeps its speed.
 
-Text that was mis-encoded on its way into the YAML (UTF-8 read as Windows-1252: "ðŸš¨" for 🚨, "â€™" for ’) is
-reported too (rule ``text.mojibake``, a warning with the intended text): a responder would paste it as it is.
+Text that was mis-encoded on its way into the YAML (UTF-8 read as Windows-1252: "ðŸš¨" for the siren emoji, "â€™"
+for a curly apostrophe) is reported too (rule ``text.mojibake``, a warning with the intended text): a responder
+would paste it as it is.
 """
 
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,7 +41,10 @@ def markdown_diagnostics(doc: Document) -> list[Diagnostic]:
 
 # A run of characters that Windows-1252 maps UTF-8 bytes to: a lead byte (U+00C2-U+00F4) and its continuation
 # bytes (U+0080-U+00BF, or the Windows-1252 characters standing for 0x80-0x9F).
-_CONTINUATION = "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178"
+_CONTINUATION = (
+    "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u017d"
+    "\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178"
+)
 _MOJIBAKE = re.compile(f"[\u00c2-\u00f4][{_CONTINUATION}]{{1,3}}")
 
 

@@ -28,8 +28,8 @@ from .prose import encoding_diagnostics, markdown_diagnostics
 from .review import parse_day
 from .schemas import is_valid, load_schemas, validator
 from .sitemap import RESERVED_IDS, project_files, runbook_page, service_page
-from .structure import iter_commands as structure_commands
 from .structure import find_step, step_names, walk_steps
+from .structure import iter_commands as structure_commands
 
 PathT = tuple[str | int, ...]
 
