@@ -166,10 +166,21 @@ def write_hostile_project(dest: Path, payloads: list[tuple[str, str]]) -> int:
         by_doc = {doc.display: doc for doc in project.documents}
         for error in errors:
             doc = by_doc[error.path]
-            candidates = [(doc.locate(f)[0], f) for f in injected[doc.path]]
-            before = [c for c in candidates if c[0] <= error.line] or candidates
-            _, field = max(before, key=lambda c: c[0])
-            _set(documents[doc.path], field, injected[doc.path].pop(field))
+            # A field whose own value the message names (a placeholder's declaration, which may come after the
+            # text that uses it); else the nearest injected field at or before the error.
+            named = [
+                f
+                for f, value in injected[doc.path].items()
+                if isinstance(value, str) and f"{{{value}}}" in error.message
+            ]
+            if named:
+                field = named[0]
+            else:
+                candidates = [(doc.locate(f)[0], f) for f in injected[doc.path]]
+                before = [c for c in candidates if c[0] <= error.line] or candidates
+                _, field = max(before, key=lambda c: c[0])
+            if field in injected[doc.path]:
+                _set(documents[doc.path], field, injected[doc.path].pop(field))
         for path, data in documents.items():
             path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     else:
