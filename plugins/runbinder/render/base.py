@@ -151,7 +151,9 @@ class Renderer:
         if level.get("via"):
             via = self.link("tool", level["via"], here)
             how = f"{how} via {via}" if how else via
-        return f"{who}, {how[:1].lower() + how[1:]}" if how else who
+        if not how or how.lower() in who.lower():  # "Lead (Phone call)" needs no ", phone call"
+            return who
+        return f"{who}, {how[:1].lower() + how[1:]}"
 
     def calls(self, calls: Iterable[oncall.Call], here: str, *, timed: bool = False, inline: bool = False) -> str:
         """Calls for a table cell (or, ``inline``, a sentence), in order; ``timed`` says after how long each is
