@@ -9,6 +9,7 @@ placeholder for syntax and their messages keep their columns.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
@@ -104,6 +105,7 @@ def _mask_single_quotes(code: str, fill: str = " ") -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # validation asks for each command twice; runbooks repeat commands
 def assigned_names(code: str, language: str = "bash") -> frozenset[str]:
     """Shell variables a command gives a value (or declares) itself; nothing for other languages."""
     if language not in SHELL_LANGUAGES:

@@ -77,6 +77,8 @@ def _all_strings(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[
 def encoding_diagnostics(doc: Document) -> list[Diagnostic]:
     """``text.mojibake`` warnings of every string of a loaded document."""
     out: list[Diagnostic] = []
+    if doc.text.isascii() or not _MOJIBAKE.search(doc.text):  # the common case: one scan of the file, no walk
+        return out
     for path, text in _all_strings(doc.data):
         for offset, found, intended in mojibake(text):
             line, col = doc.locate_in_scalar(path, offset)

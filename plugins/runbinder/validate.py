@@ -932,8 +932,10 @@ class _Checker:
             code = command.get("code")
             if isinstance(code, str):
                 # A variable an earlier command sets needs no declaration, but a declared one it sets is still used.
-                used.update(use.name for use in command_uses(code, language, bare))
-                uses = list(command_uses(code, language, bare, given))
+                every = list(command_uses(code, language, bare))
+                used.update(use.name for use in every)
+                # Earlier assignments only matter to shell variables: scan again only when there are both.
+                uses = list(command_uses(code, language, bare, given)) if given and "$" in code else every
                 given |= assigned_names(code, language)
                 for use in uses:
                     used.add(use.name)
