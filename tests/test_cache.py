@@ -170,3 +170,31 @@ def test_old_entries_are_dropped_and_keys_follow_the_tool_version(tmp_path: Path
     assert VerdictCache.key("shellcheck", "v", "--severity=warning", "x") != VerdictCache.key(
         "shellcheck", "v", "--severity=style", "x"
     )
+
+
+def test_serve_memo_checks_only_items_of_changed_files(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `mkdocs serve` the plugin keeps findings between rebuilds: an unchanged file's items are not run."""
+    from runbinder.checks.runner import CheckOptions, Runner
+    from runbinder.validate import load_project
+
+    runbooks = project / "runbooks"
+    memo: dict[tuple[str, str, str], list[object]] = {}
+    first = sorted(Runner(load_project(runbooks, None, project), CheckOptions()).run_all(memo=memo))  # type: ignore[arg-type]
+    assert memo
+    ran: list[str] = []
+    original = Runner.run
+
+    def counting(self: Runner, item: object) -> list[object]:
+        ran.append(item.nodeid)  # type: ignore[attr-defined]
+        return original(self, item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Runner, "run", counting)
+    again = sorted(Runner(load_project(runbooks, None, project), CheckOptions()).run_all(memo=memo))  # type: ignore[arg-type]
+    assert (ran, again) == ([], first)
+    runbook = runbooks / "authos-api" / "authos-api-database-connection-failures.yaml"
+    runbook.write_text(runbook.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    Runner(load_project(runbooks, None, project), CheckOptions()).run_all(memo=memo)  # type: ignore[arg-type]
+    assert ran
+    assert {nodeid.split("::")[0] for nodeid in ran} == {
+        "runbooks/authos-api/authos-api-database-connection-failures.yaml"
+    }

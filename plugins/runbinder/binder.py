@@ -549,6 +549,7 @@ def _see_pages(body: str, numbers: dict[str, int], here: str) -> str:
     return re.sub(r'(<a [^>]*data-rb-section="([^"]+)"[^>]*>.*?</a>)', add, body)
 
 
+@functools.lru_cache(maxsize=8192)  # a QR code takes about 10 ms to draw: once per page and address per process
 def _qr(site_url: str, page: str) -> str:
     import segno
 

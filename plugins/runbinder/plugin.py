@@ -139,6 +139,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.policy: csp.Policy | None = None
         self.coverage: Coverage | None = None  # the alert rules checked against the runbooks (alert_rules)
         self.rendered: dict[str, tuple[str, str]] = {}  # each page's URL and HTML content, by source path
+        self.check_memo: dict[tuple[str, str, str], list[Any]] = {}  # findings by (context, file digest, item)
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -269,7 +270,9 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             ignore=("review",) if self.config.stale == "banner" else (),
         )
         options.online_options.cache_dir = options.cache_dir = base / ".runbinder-cache"
-        for diagnostic in sorted(Runner(self.project, options).run_all()):
+        # Under `mkdocs serve` only the items of changed files are checked again (their findings are kept).
+        memo = self.check_memo if self.serving else None
+        for diagnostic in sorted(Runner(self.project, options).run_all(memo=memo)):
             log.warning(diagnostic.text())
 
     def on_page_content(self, html: str, /, *, page: Any, config: MkDocsConfig, files: Files) -> str:
@@ -300,7 +303,10 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
         site_dir = Path(config.site_dir)
-        if self.config.print_page and self.project is not None:
+        large = self.project is not None and len(self.project.index.runbooks) > self.config.nav_full_limit
+        if self.config.print_page and self.project is not None and self.serving and large:
+            log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
+        elif self.config.print_page and self.project is not None:
             from .binder import BinderOptions, print_page, write_atomically
 
             options = BinderOptions(today=_today(), site_url=self._qr_url(config))
@@ -374,7 +380,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         return coverage
 
     def _qr_url(self, config: MkDocsConfig) -> str | None:
-        return str(config.site_url) if self.config.site_url_qr and config.site_url else None
+        # Under `mkdocs serve` site_url is the preview server's own address: no QR code leads there from paper.
+        return str(config.site_url) if self.config.site_url_qr and config.site_url and not self.serving else None
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Any) -> LiveReloadServer:
         if self.root is not None:

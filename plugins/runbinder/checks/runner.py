@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -162,12 +163,42 @@ class Runner:
             found = check_freshness(item, self.project, self.options.today, self.options.stale)
         return select(found, self.options.select, self.options.ignore)
 
-    def run_all(self, progress: Callable[[int, int], None] | None = None) -> list[Diagnostic]:
-        """Every item's diagnostics."""
+    def run_all(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        memo: dict[tuple[str, str, str], list[Diagnostic]] | None = None,
+    ) -> list[Diagnostic]:
+        """Every item's diagnostics. ``memo`` (kept by a long-lived caller, such as the MkDocs plugin under
+        `mkdocs serve`) holds the findings of earlier runs: an item whose file and whose context (the catalogs, the
+        site's pages, the options) are unchanged is not checked again. Only the findings of this run are kept."""
         self.prepare()
         out: list[Diagnostic] = [*self.skipped, *self.warnings]
+        context = self._context() if memo is not None and not self.options.online else None
+        kept: dict[tuple[str, str, str], list[Diagnostic]] = {}
         for n, item in enumerate(self.items, 1):
-            out += self.run(item)
+            if memo is not None and context is not None:
+                key = (context, item.doc.digest, item.nodeid)
+                found = memo.get(key)
+                if found is None:
+                    found = self.run(item)
+                kept[key] = found
+                out += found
+            else:
+                out += self.run(item)
             if progress is not None:
                 progress(n, len(self.items))
+        if memo is not None:
+            memo.clear()
+            memo.update(kept)
         return out
+
+    def _context(self) -> str:
+        """What an item's findings depend on besides its own file: every catalog (tools, variables, contacts), the
+        pages links may name, and the options."""
+        digest = hashlib.sha256()
+        for doc in sorted(self.project.documents, key=lambda d: d.display):
+            if doc.kind != "runbook":
+                digest.update(f"{doc.display}\0{doc.digest}\n".encode())
+        digest.update("\n".join(sorted(self._pages or ())).encode())
+        digest.update(repr(self.options).encode())
+        return digest.hexdigest()
