@@ -875,6 +875,8 @@ def make_binder(
             if not path.endswith(".md"):
                 (directory / path).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, directory / path)
+        if bodies is None:
+            bodies = markdown_bodies(index, options, parts)  # once: the page is assembled twice below
         pending = build_html(index, options, parts=parts, bodies=bodies, resolve=resolve, paper=True)
         drawn = _cached_diagrams(diagram_dir, pending)
         html_text = build_html(index, options, parts=parts, bodies=bodies, resolve=resolve, paper=True, diagrams=drawn)
