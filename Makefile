@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 LOCK   ?= constraints.txt
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(if $(LOCK),-c $(LOCK))
 
-.PHONY: venv site serve validate check lint types test test-latest upgrade-deps fuzz bench clean
+.PHONY: venv techdocs-venv site serve validate check lint types test test-latest upgrade-deps fuzz bench clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit("runbinder needs Python >= 3.10" if sys.version_info < (3, 10) else 0)'
@@ -47,8 +47,20 @@ lint: venv
 types: venv
 	$(BIN)/mypy
 
+## TechDocs' generator environment (mkdocs-techdocs-core and its own older Material, from its own lock), apart
+## from .venv as in TechDocs, for tests/test_generators_techdocs.py: installed here so no test downloads anything.
+TECHDOCS_VENV  := .venv-techdocs
+TECHDOCS_STAMP := $(TECHDOCS_VENV)/.installed-stamp
+$(TECHDOCS_STAMP): tests/generators/techdocs-constraints.txt
+	$(PYTHON) -m venv $(TECHDOCS_VENV)
+	$(TECHDOCS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c tests/generators/techdocs-constraints.txt mkdocs-techdocs-core
+	@touch $(TECHDOCS_STAMP)
+
+techdocs-venv: $(TECHDOCS_STAMP)
+
 ## Lint, type checks and the whole test suite.
-test: lint types
+test: lint types techdocs-venv
 	$(BIN)/python -m pytest
 
 ## The same suite against the newest releases of everything (no lock, in .venv-latest): upstream breakage shows
