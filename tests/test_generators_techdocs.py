@@ -22,7 +22,6 @@ from runbinder.checks.links import check_site
 from .conftest import ROOT
 from .test_generators import CSP_META, ENV, EXTERNAL_LOAD, PAGES, run
 
-
 TECHDOCS_CONFIG = """\
 # A TechDocs site of the bundled runbooks: catalog-info.yaml says backstage.io/techdocs-ref: dir:.
 INHERIT: docs/.runbinder/mkdocs.yml
