@@ -190,3 +190,35 @@ def test_the_site_links_to_its_binder_pdf(tmp_path: Path) -> None:
     assert 'href="index.html"' in printable
     assert (site / "binder.pdf").read_bytes().startswith(b"%PDF")
     assert oct((site / "print.html").stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_tall_flow_keeps_readable_text_and_whole_labels(tmp_path: Path) -> None:
+    """Issue 13: a tall decision flow was shrunk to about 4 pt after a two-thirds-blank page. It is printed at a
+    readable size in bands cut between its boxes, so every label stays whole on one page."""
+    _require_tools()
+    import sys
+
+    import yaml
+
+    runbooks = tmp_path / "runbooks"
+    subprocess.run([sys.executable, "-m", "runbinder.bench.generate", "3", str(runbooks)], check=True)
+    path = sorted(p for p in runbooks.rglob("*.yaml") if not p.name.endswith("catalog.yaml"))[0]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    nodes = [{"id": "s0", "label": "Alert fires", "type": "start", "next": "n1"}]
+    nodes += [
+        {"id": f"n{i}", "label": f"Check number {i} of the long procedure", "next": f"n{i + 1}"} for i in range(1, 40)
+    ]
+    nodes.append({"id": "n40", "label": "Done", "type": "end"})
+    data["flow"] = {"title": "Long triage", "nodes": nodes}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    output, _, _ = make_binder(load_project(runbooks, None, tmp_path).index, tmp_path / "tall.pdf", BinderOptions())
+    pages_with_labels = []
+    for number, page in enumerate(_words(output), 1):
+        labels = [w for w in page if w[4] == "Check"]
+        if labels:
+            pages_with_labels.append(number)
+            assert min(w[3] - w[1] for w in labels) >= 8  # mermaid's 16 px text at 60% or more: not 4 pt
+    assert len(pages_with_labels) >= 3  # too tall for one page at a readable size: it took several
+    text = re.sub(r"\s+", " ", _text(output))
+    for i in range(1, 40):
+        assert f"Check number {i} of the long procedure" in text  # no label cut between two pages

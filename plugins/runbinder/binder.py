@@ -561,8 +561,8 @@ def _qr(site_url: str, page: str) -> str:
 # Material renders diagrams itself on the site; here the same mermaid (vendored) draws the diagrams not drawn yet,
 # each distinct source once, and then sizes every diagram to the printable area: as wide as the page allows (never
 # above its natural size), a tall one shrunk to fit one page only while its text stays readable (at least 60% of
-# mermaid's 16 px, about 7 pt), and one taller than a page at that size cut into page-high bands, each printed
-# whole, instead of shrunk to unreadable text.
+# mermaid's 16 px, about 7 pt), and one taller than a page at that size cut between its boxes into bands of a third
+# of a page, each printed whole, instead of shrunk to unreadable text.
 _RENDER_DIAGRAMS = """
 (async () => {
   try {
@@ -602,17 +602,34 @@ _RENDER_DIAGRAMS = """
         size(svg, view.width, view.height);
         continue;
       }
-      const band = height / scale;
+      // Bands of a third of a page, so a page is never left more than a third empty before or between them, each
+      // cut where no box or label is (a cut through a label would split its text over two pages).
+      const band = height / 3 / scale;
+      const frame = svg.getBoundingClientRect();
+      const unit = frame.height ? view.height / frame.height : 1;
+      const spans = [...svg.querySelectorAll(".node, .edgeLabel, .cluster, text")].map((element) => {
+        const box = element.getBoundingClientRect();
+        return [view.y + (box.top - frame.top) * unit, view.y + (box.bottom - frame.top) * unit];
+      }).filter(([top, bottom]) => bottom > top);
+      const free = (y) => !spans.some(([top, bottom]) => top < y && y < bottom);
       const bands = [];
-      for (let top = 0; top < view.height; top += band) {
+      const end = view.y + view.height;
+      let top = view.y;
+      while (top < end) {
+        let cut = Math.min(end, top + band);
+        if (cut < end) {
+          for (let y = cut; y > top + band / 2; y -= band / 60) {
+            if (free(y)) { cut = y; break; }
+          }
+        }
         const part = svg.cloneNode(true);
-        const tall = Math.min(band, view.height - top);
-        part.setAttribute("viewBox", `${view.x} ${view.y + top} ${view.width} ${tall}`);
-        size(part, view.width, tall);
+        part.setAttribute("viewBox", `${view.x} ${top} ${view.width} ${cut - top}`);
+        size(part, view.width, cut - top);
         const holder = document.createElement("div");
         holder.className = "diagram-band";
         holder.appendChild(part);
         bands.push(holder);
+        top = cut;
       }
       box.classList.add("diagram-sliced");
       box.replaceChildren(...bands);
