@@ -193,3 +193,14 @@ def test_hostile_numbers_stay_text(tmp_path: Path, value: str) -> None:
     assert "](javascript" not in severity
     assert "<img" not in severity
     assert "Primary on-call" in severity
+
+
+def test_a_condition_already_saying_if_is_not_prefixed_again(index: Index) -> None:
+    renderer = SiteRenderer(index, today=date(2026, 11, 30), directory_urls=False)
+    levels = [dict(level) for level in index["escalation_policies"]["situations"].data["levels"]]
+    levels[1]["when"] = "If the webhook is business-critical"
+    levels[2]["when"] = "Data breach suspected"
+    chart = escalation_flow(renderer, levels)
+    assert '["If the webhook is business#45;critical<br>' in chart  # mermaid's entities for - and :
+    assert "If#58; If" not in chart
+    assert '["If#58; Data breach suspected<br>' in chart

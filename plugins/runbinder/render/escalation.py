@@ -68,7 +68,8 @@ def escalation_flow(r: Renderer, levels: list[Data]) -> str:
         how = METHOD_TITLES.get(str(level.get("method", "")), "")
         lines = [f"Level {level.get('level', number)}: {who}", *([how] if how else [])]
         if level.get("when") and not level.get("after"):
-            lines.insert(0, f"If: {b.short(str(level['when']), 48)}")
+            when = b.short(str(level["when"]), 48)
+            lines.insert(0, when if when.lower().startswith(("if ", "when ")) else f"If: {when}")
             edges.append(mermaid.Edge("start", key))
         elif not level.get("after"):
             edges.append(mermaid.Edge(sequence, key))
