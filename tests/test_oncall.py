@@ -204,3 +204,12 @@ def test_a_condition_already_saying_if_is_not_prefixed_again(index: Index) -> No
     assert '["If the webhook is business#45;critical<br>' in chart  # mermaid's entities for - and :
     assert "If#58; If" not in chart
     assert '["If#58; Data breach suspected<br>' in chart
+
+
+def test_a_timed_condition_keeps_its_time(index: Index) -> None:
+    """A chart once read "If response times don't improve after 1..." on both arrows: the time was cut off."""
+    renderer = SiteRenderer(index, today=date(2026, 11, 30), directory_urls=False)
+    levels = [dict(level) for level in index["escalation_policies"]["situations"].data["levels"]]
+    levels[4]["when"] = "If response times do not improve after 30 minutes"
+    chart = escalation_flow(renderer, levels)
+    assert "improve after 30 minutes" in chart

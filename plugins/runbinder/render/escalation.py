@@ -68,7 +68,7 @@ def escalation_flow(r: Renderer, levels: list[Data]) -> str:
         how = METHOD_TITLES.get(str(level.get("method", "")), "")
         lines = [f"Level {level.get('level', number)}: {who}", *([how] if how else [])]
         if level.get("when") and not level.get("after"):
-            when = b.short(str(level["when"]), 48)
+            when = b.short(str(level["when"]), 64)
             lines.insert(0, when if when.lower().startswith(("if ", "when ")) else f"If: {when}")
             edges.append(mermaid.Edge("start", key))
         elif not level.get("after"):
@@ -82,7 +82,7 @@ def escalation_flow(r: Renderer, levels: list[Data]) -> str:
     previous = "start"
     for n in timed:
         level = levels[n - 1]
-        edges.append(mermaid.Edge(previous, f"level-{n}", b.short(_when(level), 40)))
+        edges.append(mermaid.Edge(previous, f"level-{n}", b.short(_when(level), 64)))
         previous = f"level-{n}"
     branches = sum(1 for edge in edges if edge.source == "start")
     return mermaid.flowchart(nodes, edges, "LR" if branches > 2 else "TD")
