@@ -124,6 +124,32 @@ def test_no_hidden_markers_and_no_backlink_pages(printed: tuple[Path, dict[str, 
         assert body, f"page {number} holds nothing but its running header and footer"
 
 
+def test_each_runbook_page_says_when_it_was_reviewed(printed: tuple[Path, dict[str, int], Path]) -> None:
+    """Issue 13: "last reviewed" appears in the binder's running header, as a warning once overdue."""
+    pdf, numbers, _ = printed
+    index = load_project(ROOT / "runbooks", None, ROOT).index
+    parts = binder_sections(index)
+    runbooks = [s for s in parts if s.key.startswith("runbook-")]
+    assert runbooks
+    assert all(s.reviewed for s in runbooks)
+    for s in runbooks:
+        header = " ".join(_text(pdf, numbers[s.key]).splitlines()[:2])
+        assert s.reviewed in re.sub(r"\s+", " ", header), (s.key, s.reviewed, header)
+    severity_header = _text(pdf, numbers["severity"]).splitlines()[0]
+    assert "eview" not in severity_header  # only runbooks carry a review date
+
+
+def test_the_review_note_turns_into_a_warning_when_overdue() -> None:
+    from datetime import date
+
+    from runbinder.binder import _reviewed
+
+    assert _reviewed({"last_reviewed": date(2026, 1, 5)}, date(2026, 7, 5), date(2026, 6, 1)) == "Reviewed 2026-01-05"
+    overdue = _reviewed({"last_reviewed": date(2026, 1, 5)}, date(2026, 7, 5), date(2026, 8, 1))
+    assert overdue == "Review overdue: last reviewed 2026-01-05"
+    assert _reviewed({}, None, date(2026, 8, 1)) == "Never reviewed"
+
+
 def test_no_text_is_shrunk_below_reading_size(printed: tuple[Path, dict[str, int], Path]) -> None:
     pdf, _, _ = printed
     small = [(n, w[4]) for n, page in enumerate(_words(pdf), 1) for w in page if w[3] - w[1] < 5.5]

@@ -40,6 +40,7 @@ from . import safe
 from .publish import _alive
 from .render.shared import read_page
 from .render.site import SiteRenderer
+from .review import review_due
 from .sitemap import PAGES
 from .validate import Index
 
@@ -69,6 +70,8 @@ class Section:
     title: str
     level: int = 1
     new_page: bool = True
+    reviewed: str = ""
+    """For a runbook: when it was last reviewed, said in the running header of each of its pages (overdue or not)."""
 
 
 @dataclass
@@ -159,11 +162,22 @@ def sections(renderer: SiteRenderer, services: Sequence[str] = (), teams: Sequen
             continue
         out.append(Section(f"service-{sid}", f"services/{sid}.md", str(entry.data["name"])))
         for rb in runbooks:
-            out.append(Section(f"runbook-{rb['id']}", f"runbooks/{rb['id']}.md", str(rb["title"]), level=2))
+            page = f"runbooks/{rb['id']}.md"
+            reviewed = _reviewed(rb, review_due(rb, renderer.site), renderer.today)
+            out.append(Section(f"runbook-{rb['id']}", page, str(rb["title"]), level=2, reviewed=reviewed))
     for path, source in sorted(renderer.index.files.items()):
         if path.endswith(".md"):
             out.append(Section(f"page-{_page_key(path)}", path, read_page(source)[0]))
     return out
+
+
+def _reviewed(rb: dict[str, Any], due: date | None, today: date) -> str:
+    """The running header's review note: the date a reader can trust the page from, or that it is overdue."""
+    last = rb.get("last_reviewed")
+    day = "" if last is None else last.isoformat() if isinstance(last, date) else str(last)
+    if due is None or due < today:
+        return f"Review overdue: last reviewed {day}" if day else "Never reviewed"
+    return f"Reviewed {day}"
 
 
 def _markdown_to_html(text: str) -> str:
@@ -397,7 +411,7 @@ def build_html(
             body = _see_pages(body, numbers, s.key)
         page_name = f"rb{n}"
         title = s.title if s.level == 2 else ""
-        header = f"{name} · {title}" if title else name
+        header = " · ".join(p for p in (name, title, s.reviewed) if p)
         page_styles.append(f"@page {page_name} {{ @top-left {{ content: {safe.css_string(header)}; }} }}")
         rendered.append(
             f'<section class="section level-{s.level}" id="{_section_id(s.page)}" style="page: {page_name}">'
