@@ -64,3 +64,27 @@ def test_check_site_finds_broken_links_and_anchors(tmp_path: Path) -> None:
         ("site/index.html", 2, "site.scheme", "href uses javascript"),
         ("site/sub/page.html", 1, "site.link", "href='../../out.html'"),
     }
+
+
+def test_the_same_reference_is_judged_from_the_page_it_is_on(tmp_path: Path) -> None:
+    """References are resolved once per folder: the same text on pages in different folders, and a fragment on
+    different pages of one folder, still give each page its own verdict."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x.html").write_text('<h2 id="here">x</h2>', encoding="utf-8")
+    for folder in ("", "a/", "b/"):
+        (tmp_path / f"{folder}index.html").write_text(
+            '<a href="x.html">x</a><a href="#here">h</a><a href="?q#here">q</a><a href="//cdn.example/x.js">c</a>',
+            encoding="utf-8",
+        )
+    found = sorted((d.path, d.message) for d in check_site(tmp_path, "site"))
+    assert found == [
+        ("site/a/index.html", "href='#here': no element with id 'here' in a/index.html"),
+        ("site/a/index.html", "href='?q#here': no element with id 'here' in a/index.html"),
+        ("site/b/index.html", "href='#here': no element with id 'here' in b/index.html"),
+        ("site/b/index.html", "href='?q#here': no element with id 'here' in b/index.html"),
+        ("site/b/index.html", "href='x.html': b/x.html does not exist"),
+        ("site/index.html", "href='#here': no element with id 'here' in index.html"),
+        ("site/index.html", "href='?q#here': no element with id 'here' in index.html"),
+        ("site/index.html", "href='x.html': x.html does not exist"),
+    ]

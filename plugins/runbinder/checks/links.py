@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import email.utils
 import fnmatch
+import functools
 import html
 import http.client
 import ipaddress
@@ -208,33 +209,51 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
                 pages[prefix + name] = _Scanned(*_scan(text))
     pages = dict(sorted(pages.items()))
     shown = display_root or str(site_dir)
+
+    # Most references repeat from page to page (the theme's navigation, header and footer), and what one resolves
+    # to depends only on the folder of the page it is on: each is resolved once per folder.
+    @functools.cache
+    def resolve(folder: str, value: str) -> tuple[str, str, str]:
+        """(kind, target, fragment): kind "external" (a safe absolute URL), "unsafe" (target is its scheme),
+        "missing" (target does not exist), "page" (target exists; the fragment is still to be found) or "self"
+        (no path: the page the reference is on)."""
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme or value.startswith("//"):
+            unsafe = not is_safe(value) and value != "javascript:void(0)"  # Material's inert share button
+            return ("unsafe" if unsafe else "external"), parts.scheme, ""
+        ref_path = urllib.parse.unquote(parts.path)
+        if not ref_path:
+            return "self", "", urllib.parse.unquote(parts.fragment)
+        if ref_path.startswith("/"):  # root-relative, as in MkDocs' 404 page
+            target = posixpath.normpath(ref_path.lstrip("/"))
+        else:
+            target = posixpath.normpath(posixpath.join(folder, ref_path))
+        if parts.path.endswith("/") or target in folders:
+            target = posixpath.join(target, "index.html")
+        if target.startswith("../") or (target not in present and target not in folders and target != "."):
+            return "missing", target, ""
+        return "page", target, urllib.parse.unquote(parts.fragment)
+
     out = []
     for rel, page in pages.items():
+        folder = posixpath.dirname(rel)
         for attr, value, line, col in page.refs:
-            parts = urllib.parse.urlsplit(value)
-            if parts.scheme or value.startswith("//"):
-                if not is_safe(value) and value != "javascript:void(0)":  # Material's inert share button
-                    out.append(
-                        Diagnostic(f"{shown}/{rel}", line, col, "error", f"{attr} uses {parts.scheme}:", "site.scheme")
-                    )
-                continue
-            ref_path = urllib.parse.unquote(parts.path)
-            if not ref_path:
+            kind, target, fragment = resolve(folder, value)
+            if kind == "self":
                 target = rel
-            elif ref_path.startswith("/"):  # root-relative, as in MkDocs' 404 page
-                target = posixpath.normpath(ref_path.lstrip("/"))
-            else:
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), ref_path))
-            if parts.path.endswith("/") or (parts.path and target in folders):
-                target = posixpath.join(target, "index.html")
-            if target.startswith("../") or (target not in present and target not in folders and target != "."):
+            elif kind == "external":
+                continue
+            elif kind == "unsafe":
+                message = f"{attr} uses {target}:"
+                out.append(Diagnostic(f"{shown}/{rel}", line, col, "error", message, "site.scheme"))
+                continue
+            if kind == "missing":
                 out.append(
                     Diagnostic(
                         f"{shown}/{rel}", line, col, "error", f"{attr}={value!r}: {target} does not exist", "site.link"
                     )
                 )
                 continue
-            fragment = urllib.parse.unquote(parts.fragment)
             if fragment and target in pages and fragment not in pages[target].ids:
                 out.append(
                     Diagnostic(
