@@ -128,7 +128,9 @@ def test_relative_links_and_images_follow_the_site_layout() -> None:
     assert flat.href("#here") == "#here"
     binder = safe.LinkContext("runbooks/a.md", None)
     assert binder.href("runbooks/b.md") == "b.md"
-    assert binder.href("images/x.png") == "images/x.png"  # the binder is one page at the root of its folder
+    # Relative to the page's .md path like a page link, so the binder resolves both the same way (it once read
+    # images/x.png from runbooks/a.md as runbooks/images/x.png, and the image was missing from the PDF).
+    assert binder.href("images/x.png") == "../images/x.png"
     rendered = safe.markdown_html("[b](runbooks/b.md) ![i](images/i.png)", flat)
     assert 'href="b.html"' in rendered
     assert 'src="../images/i.png"' in rendered

@@ -295,7 +295,8 @@ class LinkContext:
 
     Relative targets in runbook text are paths from the site root (``runbooks/db-failover.md#triage``,
     ``images/topology.png``), like every other relative link in the YAML. ``directory_urls`` is MkDocs'
-    ``use_directory_urls``; None keeps ``.md`` targets (the binder maps them to its own sections)."""
+    ``use_directory_urls``; None keeps ``.md`` targets and writes every target relative to the page's ``.md`` path
+    (the binder maps pages to its own sections and files to the paths it copies them to)."""
 
     here: str = "index.md"
     directory_urls: bool | None = None
@@ -310,10 +311,8 @@ class LinkContext:
             return _relative_url(page_url(self.here, self.directory_urls), page_url(path, self.directory_urls)) + (
                 hash_ + fragment
             )
-        if path.endswith(".md"):
+        if self.directory_urls is None:  # relative to the page's .md path, as the binder resolves every link
             return posixpath.relpath(path, posixpath.dirname(self.here) or ".") + hash_ + fragment
-        if self.directory_urls is None:
-            return path + hash_ + fragment  # the binder is one page at the root of its folder (so is print.html)
         return _relative_url(page_url(self.here, self.directory_urls), path) + hash_ + fragment
 
 
