@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -206,10 +207,16 @@ def test_mkdocs_plugin_prints_the_binder_with_the_site(tmp_path: Path) -> None:
     assert "https://runbooks.example.com/runbooks/payments-latency.html" in _squash(_text(pdf))
 
 
-def _start_binder(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A TMPDIR short enough for Chromium's socket path, so the binder makes its workspace there."""
+    temp = Path(tempfile.mkdtemp(prefix="rb", dir="/tmp"))
+    yield temp
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+def _start_binder(tmp_path: Path, temp: Path) -> tuple[subprocess.Popen[bytes], Path]:
     """`runbinder binder` on the bundled runbooks with its own TMPDIR, once Chromium is up and printing."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "runbinder", "binder", str(ROOT / "runbooks"), "-o", str(tmp_path / "b.pdf")],
         env={**os.environ, "TMPDIR": str(temp)},
@@ -217,7 +224,8 @@ def _start_binder(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while not list(temp.glob("playwright_chromiumdev_profile-*")):
+    # Playwright's driver makes Chromium's profile inside the binder's own folder (not in TMPDIR itself).
+    while not list(temp.glob("runbinder-binder-*/playwright_chromiumdev_profile-*")):
         assert process.poll() is None, "the binder ended before Chromium started"
         assert time.monotonic() < deadline, "Chromium did not start within 60 s"
         time.sleep(0.1)
@@ -237,9 +245,11 @@ def _wait_for_no_processes(path: Path, seconds: float = 30) -> list[str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_stopped_binder_leaves_no_process_and_no_temporary_folder(tmp_path: Path, sig: signal.Signals) -> None:
+def test_a_stopped_binder_leaves_no_process_and_no_temporary_folder(
+    tmp_path: Path, short_tmp: Path, sig: signal.Signals
+) -> None:
     _require_tools()
-    process, temp = _start_binder(tmp_path)
+    process, temp = _start_binder(tmp_path, short_tmp)
     process.send_signal(sig)
     assert process.wait(timeout=60) == 130  # "interrupted", after cleaning up
     assert _wait_for_no_processes(temp) == []
@@ -247,9 +257,9 @@ def test_a_stopped_binder_leaves_no_process_and_no_temporary_folder(tmp_path: Pa
     assert not (tmp_path / "b.pdf").exists()
 
 
-def test_a_killed_binders_leftovers_are_removed_by_the_next_run(tmp_path: Path) -> None:
+def test_a_killed_binders_leftovers_are_removed_by_the_next_run(tmp_path: Path, short_tmp: Path) -> None:
     _require_tools()
-    process, temp = _start_binder(tmp_path)
+    process, temp = _start_binder(tmp_path, short_tmp)
     process.kill()
     process.wait(timeout=60)
     # Playwright's driver notices its parent is gone and closes Chromium with its profile.
@@ -266,3 +276,24 @@ def test_a_killed_binders_leftovers_are_removed_by_the_next_run(tmp_path: Path) 
     finally:
         tempfile.tempdir = original
     assert sorted(p.name for p in temp.iterdir()) == []
+
+
+def test_a_long_temporary_folder_does_not_stop_chromium(tmp_path: Path) -> None:
+    """Chromium keeps a socket in its temporary folder and stopped at start-up ("Socket path too long") when TMPDIR
+    was longer than about 19 characters, as macOS's is: the binder then failed with an internal error."""
+    _require_tools()
+    temp = tmp_path / ("long-temporary-folder-" * 3)
+    temp.mkdir()
+    assert len(str(temp)) > 80
+    before = set(Path("/tmp").glob("runbinder-binder-*"))
+    result = subprocess.run(
+        [sys.executable, "-m", "runbinder", "binder", str(ROOT / "runbooks"), "-o", str(tmp_path / "b.pdf")],
+        env={**os.environ, "TMPDIR": str(temp)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _pages(tmp_path / "b.pdf") > 10
+    assert list(temp.iterdir()) == []
+    assert set(Path("/tmp").glob("runbinder-binder-*")) <= before  # its workspace (made in /tmp) is gone too

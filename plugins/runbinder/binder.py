@@ -701,17 +701,20 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> t
         # Every request of every frame and popup passes here: the binder's folder is all the browser may read.
         url = route.request.url
         inside = url[len(own) :]
-        if url.startswith(own) and ".." not in inside and not inside.startswith("chromium-tmp"):
+        if url.startswith(own) and ".." not in inside:
             route.continue_()
         else:
             if route.request.is_navigation_request() and route.request.frame == route.request.frame.page.main_frame:
                 refused.append(url)
             route.abort("accessdenied")
 
-    with sync_playwright() as playwright:
-        # Chromium's own scratch folders go inside the binder's folder, so they go when it goes.
-        scratch = directory / "chromium-tmp"
-        scratch.mkdir(exist_ok=True)
+    # Chromium's own scratch folders, and the profile Playwright's driver makes for it, go in the workspace beside
+    # the binder's files (which are all the page may read), so they go when it goes: a binder stopped while Chromium
+    # was starting left the driver's profile folder behind in the system's temporary folder.
+    scratch = directory.parent
+    with contextlib.ExitStack() as stack:
+        with _temporary_folder_for_children(scratch):
+            playwright = stack.enter_context(sync_playwright())
         browser = playwright.chromium.launch(
             executable_path=chromium, args=CHROMIUM_ARGS, env={**os.environ, "TMPDIR": str(scratch)}
         )
@@ -740,6 +743,20 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> t
         finally:
             browser.close()
     return pdf, {str(k): str(v) for k, v in drawn.items()} if isinstance(drawn, dict) else {}
+
+
+@contextlib.contextmanager
+def _temporary_folder_for_children(folder: Path) -> Iterator[None]:
+    """TMPDIR set to ``folder`` while a child process starts (Playwright's driver copies the environment then)."""
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved
 
 
 def destination_pages(pdf: bytes) -> dict[str, int]:
@@ -868,20 +885,46 @@ def _wait_until_drawn(page: Any, seconds: float, left: list[str], own: str, refu
 
 
 TEMP_PREFIX = "runbinder-binder-"
+# Chromium keeps a Unix socket in its temporary folder, at <folder>/org.chromium.Chromium.XXXXXX/SingletonSocket, and
+# stops at start-up ("Socket path too long") when that path does not fit a socket address (107 bytes). The workspace
+# is Chromium's temporary folder, so it is made where its path fits: in TMPDIR when that is short enough, else in
+# /tmp (macOS's TMPDIR alone is about 49 characters; the workspace's own name takes up to 33).
+_SOCKET_PATH_MAX = 107 - len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+_WORKSPACE_NAME_MAX = len(TEMP_PREFIX) + 7 + 1 + 8  # prefix, process id, "-", mkdtemp's 8 characters
+
+
+def _workspace_bases() -> list[Path]:
+    """Where workspaces are made (the first) and where a killed run's may be left (all)."""
+    base = Path(tempfile.gettempdir())
+    if len(os.fsencode(base)) + 1 + _WORKSPACE_NAME_MAX <= _SOCKET_PATH_MAX:
+        return [base]
+    short = Path("/tmp")
+    if short.is_dir() and os.access(short, os.W_OK | os.X_OK):
+        return [short, base]
+    return [base]
 
 
 @contextlib.contextmanager
 def _workspace() -> Iterator[Path]:
     """The binder's temporary folder, named after this process so a later run can remove it if this one is
     killed before it cleans up."""
-    base = Path(tempfile.gettempdir())
+    bases = _workspace_bases()
     with contextlib.suppress(OSError):
-        for entry in base.glob(f"{TEMP_PREFIX}*"):
-            pid = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(entry, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
-        yield Path(tmp)
+        for base in bases:
+            for entry in base.glob(f"{TEMP_PREFIX}*"):
+                pid = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    shutil.rmtree(entry, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=bases[0]))
+    try:
+        yield tmp
+    finally:
+        # A browser that is still going away may write into its profile while the folder is removed: try again.
+        for _ in range(50):
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not tmp.exists():
+                break
+            time.sleep(0.1)
 
 
 def make_binder(
@@ -900,7 +943,9 @@ def make_binder(
         raise BinderError(NO_CHROMIUM)
     parts = sections(SiteRenderer(index, today=options.today), options.services, options.teams)
     diagram_dir = options.cache_dir / "diagrams" if options.cache_dir is not None else None
-    with _workspace() as directory:
+    with _workspace() as workspace:
+        directory = workspace / "binder"  # what the page may read; Chromium's scratch folders sit beside it
+        directory.mkdir()
         shutil.copyfile(ASSETS / "vendor" / "mermaid" / "mermaid.min.js", directory / "mermaid.min.js")
         for path, source in index.files.items():  # images at the site paths runbook text names them by
             if not path.endswith(".md"):
