@@ -285,15 +285,37 @@ def test_a_long_temporary_folder_does_not_stop_chromium(tmp_path: Path) -> None:
     temp = tmp_path / ("long-temporary-folder-" * 3)
     temp.mkdir()
     assert len(str(temp)) > 80
-    before = set(Path("/tmp").glob("runbinder-binder-*"))
-    result = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-m", "runbinder", "binder", str(ROOT / "runbooks"), "-o", str(tmp_path / "b.pdf")],
         env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-2000:]
+    assert _pages(tmp_path / "b.pdf") > 10
+    assert list(temp.iterdir()) == []
+    assert list(Path("/tmp").glob(f"runbinder-binder-{process.pid}-*")) == []  # its workspace, made in /tmp, is gone
+
+
+def test_a_chromium_that_does_not_start_is_a_clear_message(tmp_path: Path) -> None:
+    """Not "internal error ... This is a bug in runbinder" with Playwright's whole launch log."""
+    _require_tools()
+    fake = tmp_path / "chromium"
+    fake.write_text(
+        "#!/bin/sh\necho '[1:1:1130/000000.1:FATAL:process_singleton_posix.cc:315] Socket path too long: /x' >&2\n"
+        "exit 1\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    command = [sys.executable, "-m", "runbinder", "binder", str(ROOT / "runbooks"), "-o", str(tmp_path / "b.pdf")]
+    result = subprocess.run(
+        [*command, "--chromium", str(fake)],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert _pages(tmp_path / "b.pdf") > 10
-    assert list(temp.iterdir()) == []
-    assert set(Path("/tmp").glob("runbinder-binder-*")) <= before  # its workspace (made in /tmp) is gone too
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"runbinder binder: Chromium ({fake}) did not start: Socket path too long: /x"
+    assert not (tmp_path / "b.pdf").exists()

@@ -690,6 +690,7 @@ def _print(html_text: str, directory: Path, chromium: str, paper: str) -> tuple[
 
 
 def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> tuple[bytes, dict[str, str]]:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import Route, sync_playwright
 
     document = directory / "binder.html"
@@ -715,9 +716,12 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> t
     with contextlib.ExitStack() as stack:
         with _temporary_folder_for_children(scratch):
             playwright = stack.enter_context(sync_playwright())
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=CHROMIUM_ARGS, env={**os.environ, "TMPDIR": str(scratch)}
-        )
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=chromium, args=CHROMIUM_ARGS, env={**os.environ, "TMPDIR": str(scratch)}
+            )
+        except PlaywrightError as exc:
+            raise BinderError(f"Chromium ({chromium}) did not start: {_launch_failure(str(exc))}") from None
         try:
             context = browser.new_context(accept_downloads=False, service_workers="block")
             context.route("**/*", only_own_files)
@@ -743,6 +747,15 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> t
         finally:
             browser.close()
     return pdf, {str(k): str(v) for k, v in drawn.items()} if isinstance(drawn, dict) else {}
+
+
+def _launch_failure(log: str) -> str:
+    """The line of Playwright's launch log that says why Chromium stopped (its FATAL message), else the first."""
+    lines = [line.strip(" -") for line in log.splitlines() if line.strip(" -")]
+    for line in lines:
+        if "FATAL:" in line:
+            return line.split("FATAL:", 1)[1].split("] ", 1)[-1].strip()
+    return lines[0] if lines else "no reason given"
 
 
 @contextlib.contextmanager
