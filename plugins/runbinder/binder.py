@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from . import safe
+from .diagnostics import printable
 from .publish import _alive
 from .render.shared import read_page
 from .render.site import SiteRenderer
@@ -721,7 +722,8 @@ def _print_here(html_text: str, directory: Path, chromium: str, paper: str) -> t
                 executable_path=chromium, args=CHROMIUM_ARGS, env={**os.environ, "TMPDIR": str(scratch)}
             )
         except PlaywrightError as exc:
-            raise BinderError(f"Chromium ({chromium}) did not start: {_launch_failure(str(exc))}") from None
+            reason = printable(_launch_failure(str(exc)))
+            raise BinderError(f"Chromium ({printable(chromium)}) did not start: {reason}") from None
         try:
             context = browser.new_context(accept_downloads=False, service_workers="block")
             context.route("**/*", only_own_files)
