@@ -110,3 +110,19 @@ def test_state_changing_commands_are_as_large_as_the_others(watch: Any, server: 
     assert sizes["boxed"], "the page has a state-changing command"
     assert min(sizes["boxed"]) >= max(sizes["plain"]) - 0.01
     assert all(t.startswith("Changes state") for t in sizes["title"])
+
+
+def test_a_phone_reaches_the_form_and_step_one_in_one_tap(watch: Any, server: str) -> None:
+    """Issue 13: the variables form sat about 1,400 px down a runbook on a phone, and the page's contents are in a
+    drawer there. The first screen now links to it, to step 1 and to escalation."""
+    watched = watch(server)
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    watched.page.goto(f"{server}/runbooks/authos-api-database-connection-failures.html")
+    jump = watched.page.get_by_role("link", name="Fill in your values")
+    assert jump.bounding_box()["y"] + jump.bounding_box()["height"] <= 844  # on the first screen
+    assert watched.page.get_by_role("link", name="Start at step 1: Diagnostic Steps").is_visible()
+    jump.click()
+    watched.page.wait_for_function("() => location.hash === '#variables'")
+    form = watched.page.locator(".rb-vars").bounding_box()
+    assert 0 <= form["y"] < 844  # the form is on screen after the tap
+    assert watched.errors == []

@@ -60,6 +60,14 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
         more = "#escalation" if rb.get("escalation") else f"{rel(here, service_page(rb['service']))}#who-to-call"
         calls.append(f"[Everyone to call]({more})")
         parts.append(" · ".join(c for c in calls if c))
+    shown, names, bare = page_variables(r, rb)
+    if not r.print_mode:
+        # On a phone the page's contents sit in a drawer: the places a responder goes first, one tap away.
+        jumps = [("Fill in your values", "variables")] if shown else []
+        jumps.append((f"Start at step 1: {rb['phases'][0]['title']}", plan[("phases", 0)]))
+        if rb.get("escalation"):
+            jumps.append(("Escalation", "escalation"))
+        parts.append("**Go to:** " + " · ".join(f"[{safe.md_text(text)}](#{anchor})" for text, anchor in jumps))
     if rb.get("tags"):
         parts.append(
             "**Tags:** "
@@ -85,7 +93,6 @@ def runbook(r: Renderer, rb: Data) -> b.Page:
     parts.append(b.heading(2, "Summary", "summary"))
     parts.append(r.md(rb["summary"], here))
     # Right under the summary: what to fill in before the first command, and where the ticks stand.
-    shown, names, bare = page_variables(r, rb)
     if shown:
         parts.append(variables_section(r, shown, here))
     if not r.print_mode:
