@@ -94,12 +94,24 @@ plugins:
 NAV_FULL_LIMIT = 300  # the plugin's default: the floor gets the navigation the plugin would generate
 
 
+# Gives the floor's process the fragments the dump's process generated (see FLOOR_DUMP).
+FLOOR_HOOK = """
+import json, re
+from pathlib import Path
+from runbinder import safe
+_data = json.loads((Path(__file__).parent / "floor-fragments.json").read_text(encoding="utf-8"))
+safe.FRAGMENTS.nonce = _data["nonce"]
+safe.FRAGMENTS.pattern = re.compile("rbfrag" + _data["nonce"] + "([0-9a-f]{32})")
+safe.FRAGMENTS.store.update(_data["store"])
+"""
+
 # Writes the plugin's generated pages out as a plain docs folder and an mkdocs.yml without the plugin: the same
 # Markdown, the same navigation, stylesheets, scripts and Markdown extensions, built by MkDocs and Material alone.
 FLOOR_DUMP = r"""
 import json, shutil, sys
 from pathlib import Path
 from runbinder.plugin import ASSETS, IFRAME_WORKER_JS, MERMAID_JS, SEVERITY_CSS, STYLESHEET, WORKER_FRAME_JS, _today
+from runbinder import safe
 from runbinder.render.site import SiteRenderer, severity_css
 from runbinder.validate import load_project
 
@@ -122,6 +134,11 @@ for dest, source in (
 ):
     write(dest, source.read_text(encoding="utf-8"))
 write(SEVERITY_CSS, severity_css([e.data for e in project.index["severities"].values()]))
+# The pages carry markers for their HTML fragments (highlighted commands, tables, forms), kept by this process.
+# The floor's own process gets the same fragments back through a hook, so it builds the very same HTML.
+(project_dir / "floor-fragments.json").write_text(
+    json.dumps({"nonce": safe.FRAGMENTS.nonce, "store": safe.FRAGMENTS.store}), encoding="utf-8"
+)
 lines = [
     "site_name: Bench",
     "use_directory_urls: false",
@@ -129,6 +146,7 @@ lines = [
     "site_dir: site-floor",
     "theme: {name: material, font: false}",
     "plugins: [search]",
+    "hooks: [floor_hook.py]",
     "extra_css: " + json.dumps([STYLESHEET, SEVERITY_CSS]),
     "extra_javascript: " + json.dumps([MERMAID_JS]),
     "extra: {polyfills: " + json.dumps([IFRAME_WORKER_JS]) + "}",
@@ -291,6 +309,7 @@ def floor_project(size: int, work: Path) -> Path:
     (project / "mkdocs-default.yml").write_text(MKDOCS_DEFAULT_YML, encoding="utf-8")
     full = "full" if size <= NAV_FULL_LIMIT else "overview"
     subprocess.run([sys.executable, "-c", FLOOR_DUMP, str(project), full], check=True, env=ENV, cwd=project)
+    (project / "floor_hook.py").write_text(FLOOR_HOOK, encoding="utf-8")
     return project
 
 
