@@ -319,3 +319,19 @@ def test_a_chromium_that_does_not_start_is_a_clear_message(tmp_path: Path) -> No
     assert result.returncode == 1
     assert result.stderr.strip() == f"runbinder binder: Chromium ({fake}) did not start: Socket path too long: /x"
     assert not (tmp_path / "b.pdf").exists()
+
+
+def test_pypdf_warnings_about_chromiums_pdf_stay_out_of_the_output(caplog: pytest.LogCaptureFixture) -> None:
+    """A 603-page binder of real runbooks printed "Object count 108318 exceeds defined trailer size 108315"."""
+    import logging
+
+    from runbinder.binder import _quiet_pypdf
+
+    logger = logging.getLogger("pypdf")
+    with caplog.at_level(logging.DEBUG), _quiet_pypdf():
+        logger.warning("Object count 108318 exceeds defined trailer size 108315")
+        logger.error("a real error still shows")
+    assert [r.getMessage() for r in caplog.records] == ["a real error still shows"]
+    caplog.clear()
+    logger.warning("outside the binder")
+    assert [r.getMessage() for r in caplog.records] == ["outside the binder"]

@@ -973,9 +973,26 @@ def make_binder(
         html_text = build_html(index, options, parts=parts, bodies=bodies, resolve=resolve, paper=True, diagrams=drawn)
         printed, new = _print(html_text, directory, chromium, options.paper)
         _keep_diagrams(diagram_dir, new)
-        pdf, numbers = fill_page_numbers(printed, parts)
+        with _quiet_pypdf():
+            pdf, numbers = fill_page_numbers(printed, parts)
     write_atomically(output, pdf)
-    return output, _page_count(pdf), numbers
+    with _quiet_pypdf():
+        return output, _page_count(pdf), numbers
+
+
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf's warnings about the PDF Chromium wrote ("Object count ... exceeds defined trailer size") say nothing
+    a reader of the binder can act on: kept out of the output while the binder is read and written here."""
+    import logging
+
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _page_count(pdf: bytes) -> int:
