@@ -335,6 +335,25 @@ def test_a_value_typed_once_fills_every_command_and_the_copy_button_copies_it(
     t.clean()
 
 
+def test_a_value_a_shell_would_split_is_flagged_next_to_its_field(tab: Any, server: str) -> None:
+    """Values are filled in as typed (the command may quote the placeholder itself): a space or a shell character
+    in one is said next to the field, before anyone copies the command."""
+    t = tab(server, width=390)
+    page = t.page
+    page.goto(f"{server}/{DB_PAGE}")
+    field = page.get_by_label("USR", exact=True)
+    warning = page.locator("dt", has=field).locator(".rb-var-warn")
+    assert not warning.is_visible()
+    for value in ("rb user", "rb;rm -rf /", "$(id)", "a'b", "x|y"):
+        field.fill(value)
+        assert warning.is_visible(), value
+        assert "check how the command quotes it" in warning.inner_text()
+    for value in ("rb_user-7", "db.example.com:5432", "user@host", "a/b=c,d%2B", ""):
+        field.fill(value)
+        assert not warning.is_visible(), value
+    t.clean()
+
+
 def test_a_secret_is_dots_on_screen_copied_on_click_and_never_stored(tab: Any, server: str) -> None:
     t = tab(server, permissions=["clipboard-read", "clipboard-write"])
     page = t.page
@@ -528,7 +547,7 @@ def test_axe_finds_no_serious_or_critical_violation_in_page_content(
     _settle(page)
     if kind.startswith("runbook"):  # the page in use: values typed, steps and items ticked
         for field in page.locator(".rb-var-input").all():
-            field.fill("value-1")
+            field.fill("value 1")  # with a space: the warning under the field is shown and checked too
         page.locator(".rb-step-box").first.check()
         items = page.locator("article .task-list-item input")
         if items.count():

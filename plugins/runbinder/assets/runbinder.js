@@ -90,6 +90,9 @@
 
   // ------------------------------------------------------------------ placeholders
 
+  // What a shell reads as more than one plain word: anything outside letters, digits and _ . / : @ % + = , -
+  var UNSAFE_VALUE = /[^A-Za-z0-9_.\/:@%+=,-]/;
+
   function initVariables() {
     var box = document.querySelector(".rb-vars");
     if (!box) return;
@@ -154,8 +157,20 @@
       }
       if (!isSecret && own(store, name)) input.value = store[name];
       values[name] = input.value;
+      // The value goes into the command as typed, never quoted (the command may already quote the placeholder):
+      // a space or a shell character in it is said next to the field, before anyone runs the filled command.
+      var warning = el(
+        "span",
+        { class: "rb-var-warn", id: id + "-warn", role: "status" },
+        "\u26a0 Holds spaces or shell characters: it is filled in as typed, so check how the command quotes it.",
+      );
+      function warn() {
+        warning.hidden = !UNSAFE_VALUE.test(input.value);
+      }
+      warn();
       input.addEventListener("input", function () {
         values[name] = input.value;
+        warn();
         if (!isSecret) {
           if (input.value) store[name] = input.value;
           else delete store[name];
@@ -165,6 +180,7 @@
       });
       dt.appendChild(label);
       dt.appendChild(input);
+      dt.appendChild(warning);
       fields.push(input);
       fill(name);
     });
