@@ -29,6 +29,18 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def _project_argument(parser: argparse.ArgumentParser) -> None:
+    """The optional PATH of the commands that read one runbook project."""
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=Path("runbooks"),
+        metavar="PATH",
+        help="the runbook project (default: ./runbooks)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="runbinder",
@@ -171,14 +183,7 @@ def _parser() -> argparse.ArgumentParser:
             "Exit status: 0 no errors, 1 problems found, 2 usage error."
         ),
     )
-    alerts.add_argument(
-        "path",
-        nargs="?",
-        type=Path,
-        default=Path("runbooks"),
-        metavar="PATH",
-        help="the runbook project (default: ./runbooks)",
-    )
+    _project_argument(alerts)
     alerts.add_argument(
         "--rules",
         nargs="+",
@@ -214,14 +219,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate the runbooks, then print them, with the severity matrix, escalation tables, "
         "contacts and templates first, to a PDF through headless Chromium. The PDF is written atomically.",
     )
-    binder.add_argument(
-        "path",
-        nargs="?",
-        type=Path,
-        default=Path("runbooks"),
-        metavar="PATH",
-        help="the runbooks directory (default: ./runbooks)",
-    )
+    _project_argument(binder)
     binder.add_argument(
         "-o", "--output", type=Path, default=Path("binder.pdf"), help="PDF to write (default: binder.pdf)"
     )
@@ -307,14 +305,7 @@ def _render_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "changed are written (each atomically); pages whose runbook is gone are removed; files runbinder did not "
         "write are never touched. Exit status: 0 written, 1 problems found (nothing written), 2 usage error.",
     )
-    render.add_argument(
-        "path",
-        nargs="?",
-        type=Path,
-        default=Path("runbooks"),
-        metavar="PATH",
-        help="the runbook project (default: ./runbooks)",
-    )
+    _project_argument(render)
     render.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="the docs folder to write")
     render.add_argument("--check", action="store_true", help="also run `runbinder check` (offline) first")
     render.add_argument("--strict", action="store_true", help="stop on warnings too")
