@@ -126,18 +126,7 @@ class Document:
         node = self.tree()
         if node is None:
             return (1, 1)
-        target: yaml.Node = node
-        key_node: yaml.Node | None = None
-        for part in path:
-            child, child_key = _child(target, part)
-            if child is None:
-                break
-            target, key_node = child, child_key
-        else:
-            if key and key_node is not None:
-                target = key_node
-        mark = target.start_mark
-        return (mark.line + 1, mark.column + 1)
+        return locate_node(node, path, key=key)
 
     def locate_in_scalar(self, path: Sequence[str | int], offset: int) -> tuple[int, int]:
         """Position of character ``offset`` inside the string at ``path``.
@@ -568,3 +557,20 @@ _HINTS = (
 
 def _is_tab(text: str, mark: yaml.Mark | None) -> bool:
     return mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"
+
+
+def locate_node(node: yaml.Node, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+    """1-based line and column of the value at ``path`` under ``node`` (or of its key, with ``key=True``), or of
+    the deepest part of the path that exists."""
+    target: yaml.Node = node
+    key_node: yaml.Node | None = None
+    for part in path:
+        child, child_key = _child(target, part)
+        if child is None:
+            break
+        target, key_node = child, child_key
+    else:
+        if key and key_node is not None:
+            target = key_node
+    mark = target.start_mark
+    return (mark.line + 1, mark.column + 1)

@@ -28,7 +28,6 @@ from .loader import (
     MAX_DEPTH,
     YAML_SUFFIXES,
     _check_shape,
-    _child,
     _diag,
     _Loader,
     _measure_depth,
@@ -39,6 +38,7 @@ from .loader import (
     _yaml_error,
     digest,
     iter_yaml_files,
+    locate_node,
 )
 
 MAX_RULE_BYTES = 16 * 1024 * 1024
@@ -225,20 +225,6 @@ def _documents(text: str, display: str, problems: list[Diagnostic]) -> list[tupl
     return out
 
 
-def _locate(node: yaml.Node, path: PathT, *, key: bool = False) -> tuple[int, int]:
-    """1-based position of the value at ``path`` (or its key), or of the deepest part of it that exists."""
-    target, key_node = node, None
-    for part in path:
-        child, child_key = _child(target, part)
-        if child is None:
-            break
-        target, key_node = child, child_key
-    else:
-        if key and key_node is not None:
-            target = key_node
-    return target.start_mark.line + 1, target.start_mark.column + 1
-
-
 class _Shape:
     """Reports shape problems of one document at their nodes."""
 
@@ -247,7 +233,7 @@ class _Shape:
         self.node = node
 
     def report(self, path: PathT, message: str, *, key: bool = False) -> None:
-        line, col = _locate(self.node, path, key=key)
+        line, col = locate_node(self.node, path, key=key)
         self.found.diagnostics.append(
             Diagnostic(self.found.display, line, col, "error", message, "rules.shape"),
         )
@@ -370,11 +356,11 @@ def _read_rule(found: RuleFile, shape: _Shape, number: int, where: PathT, group:
         duration = ""
     labels = shape.text_map(rule.get("labels"), (*where, "labels"), "label")
     annotations = shape.text_map(rule.get("annotations"), (*where, "annotations"), "annotation")
-    line, col = _locate(shape.node, (*where, "alert"))
+    line, col = locate_node(shape.node, (*where, "alert"))
     if "runbook_url" in annotations:
-        url_line, url_col = _locate(shape.node, (*where, "annotations", "runbook_url"))
+        url_line, url_col = locate_node(shape.node, (*where, "annotations", "runbook_url"))
     elif isinstance(rule.get("annotations"), dict):
-        url_line, url_col = _locate(shape.node, (*where, "annotations"), key=True)
+        url_line, url_col = locate_node(shape.node, (*where, "annotations"), key=True)
     else:
         url_line, url_col = line, col
     found.rules.append(
