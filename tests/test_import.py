@@ -246,3 +246,10 @@ def test_messages_fenced_as_code_are_text_not_commands(code: str, language: str)
 
     converted = convert(code, "")
     assert [c["language"] for c in converted.commands] == [language]
+
+
+def test_imported_files_are_readable_like_any_other_project_file(imported: tuple[Path, Any]) -> None:
+    # They were written through mkstemp, which makes files only their owner can read (0600).
+    project, _ = imported
+    modes = {oct(p.stat().st_mode & 0o777) for p in project.rglob("*") if p.is_file()}
+    assert modes == {"0o644"}

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from . import safe
+from .atomic import write_atomically
 from .diagnostics import printable
 from .publish import _alive
 from .render.shared import read_page
@@ -1001,23 +1002,6 @@ def _page_count(pdf: bytes) -> int:
     from pypdf import PdfReader
 
     return len(PdfReader(io.BytesIO(pdf)).pages)
-
-
-def write_atomically(path: Path, data: bytes, sync: bool = True) -> None:
-    """Temporary file in the same directory, then rename: a failed run never leaves a truncated binder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # as any file of a site: mkstemp makes it readable by its owner only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def binder_sections(index: Index, services: Sequence[str] = (), teams: Sequence[str] = ()) -> Sequence[Section]:

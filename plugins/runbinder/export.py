@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from . import safe
+from .atomic import write_atomically
 
 if TYPE_CHECKING:
     from .alerts import Coverage
@@ -432,16 +433,7 @@ def _write_atomic(root: Path, target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.parent.resolve().is_relative_to(root):
         raise ExportError(f"{target.parent} leads outside {root}")
-    temporary = target.parent / f".{target.name}.runbinder-{os.getpid()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temporary, flags, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, target)  # replaces a link itself, never what it points to
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(target, data, sync=False)  # replaces a link itself, never what it points to
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:

@@ -307,7 +307,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.config.print_page and self.project is not None and self.serving and large:
             log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
         elif self.config.print_page and self.project is not None:
-            from .binder import BinderOptions, print_page, write_atomically
+            from .atomic import write_atomically
+            from .binder import BinderOptions, print_page
 
             options = BinderOptions(today=_today(), site_url=self._qr_url(config))
             html = print_page(self.project.index, options, self.rendered, MERMAID_JS, self.config.binder_pdf)

@@ -13,7 +13,6 @@ import difflib
 import io
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from . import atomic
 from .rules import PathT, RuleFile, load_rule_bytes
 
 
@@ -240,17 +240,4 @@ def write_atomically(found: RuleFile, new: str) -> None:
         raise RewriteError(f"cannot read it again: {exc.strerror or exc}") from None
     if current != found.raw:
         raise RewriteError("the file changed on disk since it was read; run again")
-    mode = target.stat().st_mode & 0o7777
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed on every path
-        dir=target.parent, prefix=f".{target.name}.", suffix=".runbinder-tmp", delete=False
-    )
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    atomic.write_atomically(target, data, mode=target.stat().st_mode & 0o7777)

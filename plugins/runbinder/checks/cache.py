@@ -17,16 +17,16 @@ Entries unused for ``MAX_AGE_DAYS`` are dropped when the file is written.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ..atomic import write_atomically
 
 FILE_NAME = "verdicts.json"
 FORMAT = 1
@@ -160,20 +160,10 @@ class VerdictCache:
         versions.update(self.versions)
         oldest = _today(self.clock) - MAX_AGE_DAYS
         entries = {k: v for k, v in entries.items() if v["t"] >= oldest}
+        data = json.dumps({"format": FORMAT, "versions": versions, "entries": entries}, separators=(",", ":"))
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".verdicts-", suffix=".json.tmp")
+            write_atomically(self.path, data.encode("utf-8"))
         except OSError as exc:
-            return exc.strerror or str(exc)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"format": FORMAT, "versions": versions, "entries": entries}, handle, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             return exc.strerror or str(exc)
         self.changed = False
         self.problem = None

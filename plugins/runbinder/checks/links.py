@@ -18,7 +18,6 @@ import posixpath
 import re
 import socket
 import ssl
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -30,6 +29,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomically
 from ..diagnostics import Diagnostic, Level
 from ..urls import is_safe, scheme
 from ..validate import Project, iter_items
@@ -789,19 +789,8 @@ class LinkCache:
     def save(self) -> str | None:
         """Write atomically; returns why the cache could not be written (None when it was)."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".links-", suffix=".json.tmp")
+            write_atomically(self.path, json.dumps(self.entries, indent=1, sort_keys=True).encode("utf-8"))
         except OSError as exc:
-            return exc.strerror or str(exc)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.entries, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())  # the rename must never publish a file whose bytes are not on disk
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             return exc.strerror or str(exc)
         return None
 
