@@ -1,12 +1,14 @@
-"""The site link check's fast scanner reads pages exactly as the standard library's HTML parser does."""
+"""The site link check: lexbor (an HTML5 parser) reads each page's ids and references as a browser does, and the
+scanner that locates the findings reads pages exactly as the standard library's HTML parser does."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from runbinder.checks.links import _Page, _scan, check_site
+from runbinder.checks.links import _Page, _read, _scan, check_site
 
 TRICKY = [
     '<a href="x.html">a</a><A HREF="Y.html" ID="Up">b</A>',
@@ -45,6 +47,56 @@ def test_the_scanner_reads_every_page_of_the_built_site_as_the_parser_does(built
     assert len(pages) > 50
     disagree = [p.name for p in pages if _scan(t := p.read_text(encoding="utf-8")) != _reference(t)]
     assert disagree == []
+
+
+def _unlocated(reading: tuple[set[str], list[tuple[str, str, int, int]]]) -> tuple[set[str], Counter[tuple[str, str]]]:
+    ids, refs = reading
+    return ids, Counter((attr, value) for attr, value, _line, _col in refs)
+
+
+# Where an HTML5 parser and the standard library's differ on purpose: a repeated attribute keeps its first value in
+# a browser (and so in lexbor), its last in HTMLParser's dict(attrs).
+HTML5_DIFFERS = {'<a href="first.html" href="second.html">dup</a>': (set(), Counter({("href", "first.html"): 1}))}
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_lexbor_reads_tricky_markup_as_a_browser_does(text: str) -> None:
+    ids, refs = _read(text)
+    assert (ids, Counter(refs)) == HTML5_DIFFERS.get(text, _unlocated(_reference(text)))
+
+
+def test_lexbor_reads_every_page_of_the_built_site_as_the_parser_does(built_site: Path) -> None:
+    pages = sorted(built_site.rglob("*.html"))
+    assert len(pages) > 50
+    disagree = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        ids, refs = _read(text)
+        if (ids, Counter(refs)) != _unlocated(_reference(text)):
+            disagree.append(page.name)
+    assert disagree == []
+
+
+def test_every_finding_is_located_even_when_the_same_reference_repeats(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text(
+        '<p>one</p>\n<a href="gone.html">a</a>\n\n  <a id="x" href="gone.html">b</a><a href="#x">ok</a>\n'
+        '<img alt="x"\n     src="lost.png">',
+        encoding="utf-8",
+    )
+    found = [(d.line, d.col, d.message) for d in check_site(tmp_path, "site")]
+    assert found == [
+        (2, 1, "href='gone.html': gone.html does not exist"),
+        (4, 3, "href='gone.html': gone.html does not exist"),
+        (5, 1, "src='lost.png': lost.png does not exist"),
+    ]
+
+
+def test_a_reference_only_a_browser_sees_is_still_reported(tmp_path: Path) -> None:
+    """The browser follows the first of two href attributes, the scanner reads the last: the finding stands, at the
+    top of the page."""
+    (tmp_path / "index.html").write_text('<p>x</p>\n<a href="gone.html" href="index.html">a</a>', encoding="utf-8")
+    found = [(d.line, d.col, d.message) for d in check_site(tmp_path, "site")]
+    assert found == [(1, 1, "href='gone.html': gone.html does not exist")]
 
 
 def test_check_site_finds_broken_links_and_anchors(tmp_path: Path) -> None:

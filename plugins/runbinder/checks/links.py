@@ -29,6 +29,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from selectolax.lexbor import LexborHTMLParser
+
 from ..atomic import write_atomically
 from ..diagnostics import Diagnostic, Level
 from ..urls import is_safe, scheme
@@ -127,10 +129,11 @@ def _collect(
             refs.append((attr, value, line, col + 1))
 
 
-# One pass of one regular expression over a page finds what the HTML parser's start tags give, about twenty times
-# faster: comments, doctypes and processing instructions are skipped, the text of script and style elements is
-# not markup, and an attribute value is quoted or runs to the next space or ">". Values are unescaped as the
-# parser unescapes them. tests/test_site_links.py holds it to HTMLParser's reading on every page of built sites.
+# The locator: where on a page a finding is. One pass of one regular expression finds what the HTML parser's start
+# tags give, with positions, three times faster: comments, doctypes and processing instructions are skipped, the
+# text of script and style elements is not markup, and an attribute value is quoted or runs to the next space or
+# ">". Values are unescaped as the parser unescapes them. tests/test_site_links.py holds it to HTMLParser's
+# reading on every page of built sites.
 _TOKEN = re.compile(
     r"<!--.*?(?:-->|\Z)"
     r"|<![^>]*>?|<\?[^>]*>?"
@@ -187,15 +190,27 @@ def _scan(text: str) -> tuple[set[str], list[tuple[str, str, int, int]]]:
     return ids, refs
 
 
-@dataclass
-class _Scanned:
-    ids: set[str]
-    refs: list[tuple[str, str, int, int]]
+def _read(text: str) -> tuple[set[str], list[tuple[str, str]]]:
+    """The ids and the href/src references of a page as a browser reads it (lexbor, an HTML5 parser in C; about
+    four times faster than ``_scan``), without positions: ``_scan`` locates the few that are findings."""
+    tree = LexborHTMLParser(text)
+    ids = {value for node in tree.css("[id]") if (value := node.attributes.get("id"))}
+    ids.update(value for node in tree.css("a[name]") if (value := node.attributes.get("name")))
+    refs = []
+    for attr in ("href", "src"):
+        for node in tree.css(f"[{attr}]"):
+            values = node.attributes
+            value = values.get(attr)  # None for a bare attribute: it leads nowhere else than the page itself
+            if value is None or (node.tag == "link" and values.get("rel") in ("canonical", "alternate")):
+                continue
+            refs.append((attr, value))
+    return ids, refs
 
 
 def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnostic]:
     """Every relative href/src and #fragment in every HTML file under ``site_dir`` resolves. No network."""
-    pages: dict[str, _Scanned] = {}
+    texts: dict[str, Path] = {}
+    pages: dict[str, tuple[set[str], list[tuple[str, str]]]] = {}
     present: set[str] = set()
     folders: set[str] = set()
     for folder, dirnames, filenames in os.walk(site_dir):
@@ -205,9 +220,8 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
         for name in filenames:
             present.add(prefix + name)
             if name.endswith(".html"):
-                text = (Path(folder) / name).read_text(encoding="utf-8", errors="replace")
-                pages[prefix + name] = _Scanned(*_scan(text))
-    pages = dict(sorted(pages.items()))
+                texts[prefix + name] = Path(folder) / name
+                pages[prefix + name] = _read(texts[prefix + name].read_text(encoding="utf-8", errors="replace"))
     shown = display_root or str(site_dir)
 
     # Most references repeat from page to page (the theme's navigation, header and footer), and what one resolves
@@ -234,37 +248,37 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
             return "missing", target, ""
         return "page", target, urllib.parse.unquote(parts.fragment)
 
+    def judge(rel: str, attr: str, value: str) -> tuple[str, str] | None:
+        """(message, code) when the reference does not resolve."""
+        kind, target, fragment = resolve(posixpath.dirname(rel), value)
+        if kind == "self":
+            target = rel
+        elif kind == "external":
+            return None
+        elif kind == "unsafe":
+            return f"{attr} uses {target}:", "site.scheme"
+        if kind == "missing":
+            return f"{attr}={value!r}: {target} does not exist", "site.link"
+        if fragment and target in pages and fragment not in pages[target][0]:
+            return f"{attr}={value!r}: no element with id {fragment!r} in {target}", "site.anchor"
+        return None
+
     out = []
-    for rel, page in pages.items():
-        folder = posixpath.dirname(rel)
-        for attr, value, line, col in page.refs:
-            kind, target, fragment = resolve(folder, value)
-            if kind == "self":
-                target = rel
-            elif kind == "external":
-                continue
-            elif kind == "unsafe":
-                message = f"{attr} uses {target}:"
-                out.append(Diagnostic(f"{shown}/{rel}", line, col, "error", message, "site.scheme"))
-                continue
-            if kind == "missing":
-                out.append(
-                    Diagnostic(
-                        f"{shown}/{rel}", line, col, "error", f"{attr}={value!r}: {target} does not exist", "site.link"
-                    )
-                )
-                continue
-            if fragment and target in pages and fragment not in pages[target].ids:
-                out.append(
-                    Diagnostic(
-                        f"{shown}/{rel}",
-                        line,
-                        col,
-                        "error",
-                        f"{attr}={value!r}: no element with id {fragment!r} in {target}",
-                        "site.anchor",
-                    )
-                )
+    for rel in sorted(pages):
+        found = [(attr, value, verdict) for attr, value in pages[rel][1] if (verdict := judge(rel, attr, value))]
+        if not found:
+            continue
+        # Where each finding is: the positions ``_scan`` reads for the same reference, in order. A reference the
+        # browser sees but the scanner does not (markup the two read differently) is reported at the top.
+        where: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for attr, value, line, col in _scan(texts[rel].read_text(encoding="utf-8", errors="replace"))[1]:
+            where.setdefault((attr, value), []).append((line, col))
+        located = []
+        for attr, value, (message, code) in found:
+            positions = where.get((attr, value))
+            line, col = positions.pop(0) if positions else (1, 1)
+            located.append(Diagnostic(f"{shown}/{rel}", line, col, "error", message, code))
+        out += sorted(located, key=lambda d: (d.line, d.col))
     return out
 
 
