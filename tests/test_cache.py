@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,3 +199,94 @@ def test_serve_memo_checks_only_items_of_changed_files(project: Path, monkeypatc
     assert {nodeid.split("::")[0] for nodeid in ran} == {
         "runbooks/authos-api/authos-api-database-connection-failures.yaml"
     }
+
+
+def _counting_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from runbinder.checks.runner import Runner
+
+    ran: list[str] = []
+    original = Runner.run
+
+    def counting(self: Runner, item: Any) -> list[Any]:
+        ran.append(item.nodeid)
+        return original(self, item)
+
+    monkeypatch.setattr(Runner, "run", counting)
+    return ran
+
+
+def _run(project: Path, **options: Any) -> list[Any]:
+    from runbinder.checks.runner import CheckOptions, Runner
+    from runbinder.validate import load_project
+
+    settings = CheckOptions(cache_dir=project / ".runbinder-cache", **options)
+    return sorted(Runner(load_project(project / "runbooks", None, project), settings).run_all())
+
+
+def test_findings_of_unchanged_items_come_from_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second run (a new process: nothing in memory) runs no check at all and reports the same; a changed file
+    runs its own items again, a changed catalog or a new runbinder every item."""
+    import runbinder.checks.runner as runner
+
+    first = _run(project)
+    ran = _counting_runs(monkeypatch)
+    assert (_run(project), ran) == (first, [])
+
+    runbook = project / "runbooks" / "authos-api" / "authos-api-database-connection-failures.yaml"
+    runbook.write_text(runbook.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert _run(project) == first
+    assert ran
+    assert {nodeid.split("::")[0] for nodeid in ran} == {
+        "runbooks/authos-api/authos-api-database-connection-failures.yaml"
+    }
+
+    ran.clear()
+    monkeypatch.setattr(runner, "_code_digest", lambda: "another runbinder")
+    assert _run(project) == first
+    assert len(ran) > 100
+
+
+def test_findings_depend_on_the_options(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    everything = _run(project)
+    ran = _counting_runs(monkeypatch)
+    narrowed = _run(project, select=("command.destructive",))
+    assert ran
+    assert narrowed == [d for d in everything if d.rule == "command.destructive"]
+
+
+def test_a_finding_about_the_moment_is_never_kept(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ShellCheck that ran out of time says something about the machine, not the command: judged again next run."""
+    from runbinder.checks.commands import CommandChecker
+
+    original = CommandChecker.run
+    slow = "runbooks/authos-api/authos-api-database-connection-failures.yaml"
+
+    def timing_out(self: CommandChecker, item: Any) -> list[Any]:
+        if item.nodeid.startswith(slow):
+            return [item.diagnostic("ShellCheck did not finish within 1 s", "shellcheck.timeout", offset=0)]
+        return original(self, item)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CommandChecker, "run", timing_out)
+        assert any(d.rule == "shellcheck.timeout" for d in _run(project))
+    ran = _counting_runs(monkeypatch)
+    again = _run(project)
+    assert not any(d.rule == "shellcheck.timeout" for d in again)
+    assert {n.split("::")[0] for n in ran if not n.split("::")[1].startswith("last_reviewed")} <= {slow}
+    assert any(n.startswith(slow) for n in ran)
+
+
+def test_stored_findings_of_the_wrong_shape_are_misses(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _run(project)
+    cache = project / ".runbinder-cache" / FILE_NAME
+    data = json.loads(cache.read_text(encoding="utf-8"))
+    spoiled = 0
+    for entry in data["entries"].values():
+        if entry["v"] == []:  # no findings (or no ShellCheck comments): planted ones of the wrong shape
+            entry["v"] = [["runbooks/planted.yaml", "line one", 1, "error", "planted", "planted"]]
+            spoiled += 1
+    assert spoiled > 10
+    cache.write_text(json.dumps(data), encoding="utf-8")
+    ran = _counting_runs(monkeypatch)
+    assert _run(project) == first  # nothing planted is reported
+    assert ran

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,7 +16,7 @@ from ..sitemap import page_paths
 from ..validate import Project, safe_view
 from . import Item, PathT, select
 from .cache import VerdictCache
-from .commands import CommandChecker, command_items, template_items
+from .commands import CommandChecker, command_items, find_shellcheck, template_items
 from .freshness import check_freshness, freshness_items
 from .links import OnlineOptions, check_link, check_online, link_items, markdown_link_items
 
@@ -135,12 +138,13 @@ class Runner:
         self.warnings: list[Diagnostic] = []
         """About the run rather than one item: an online links cache that could not be read or written."""
 
-    def prepare(self) -> None:
-        """Batch work: ShellCheck over all commands, and the online link checks."""
-        self.commands.prepare(self.items)
+    def prepare(self, items: Sequence[Item] | None = None) -> None:
+        """Batch work: ShellCheck over all commands (or ``items``), and the online link checks."""
+        self.commands.prepare(self.items if items is None else items)
         if self.cache is not None:
             self.cache.save()  # a convenience: a cache that cannot be written only costs the next run time
-        self._pages = site_pages(self.project, self.options.docs_dir)
+        if self._pages is None:
+            self._pages = site_pages(self.project, self.options.docs_dir)
         if self.options.online:
             report = check_online([i for i in self.items if i.kind == "link"], self.options.online_options)
             self._online = report.findings
@@ -168,29 +172,77 @@ class Runner:
         progress: Callable[[int, int], None] | None = None,
         memo: dict[tuple[str, str, str], list[Diagnostic]] | None = None,
     ) -> list[Diagnostic]:
-        """Every item's diagnostics. ``memo`` (kept by a long-lived caller, such as the MkDocs plugin under
-        `mkdocs serve`) holds the findings of earlier runs: an item whose file and whose context (the catalogs, the
-        site's pages, the options) are unchanged is not checked again. Only the findings of this run are kept."""
-        self.prepare()
+        """Every item's diagnostics. An item whose file and whose context (the catalogs, the site's pages, the
+        options) are unchanged is not checked again: its findings come from ``memo`` (kept by a long-lived caller,
+        such as the MkDocs plugin under `mkdocs serve`), else from the verdict cache on disk, which also keys them
+        by runbinder's own code and the versions of the tools and parsers that judged them. Only the findings of
+        this run are kept in ``memo``. Online runs judge every item again."""
+        stored = self.cache is not None and not self.options.online
+        keys: dict[int, tuple[str, str, str]] = {}
+        found: dict[int, list[Diagnostic]] = {}
+        if (memo is not None or stored) and not self.options.online:
+            self._pages = site_pages(self.project, self.options.docs_dir)
+            context = self._context()
+            version = self._findings_version() if stored else ""
+            for n, item in enumerate(self.items):
+                keys[n] = key = (context, item.doc.digest, item.nodeid)
+                known = memo.get(key) if memo is not None else None
+                if known is None and stored:
+                    known = self._stored(version, key)
+                if known is not None:
+                    found[n] = known
+        missing = [item for n, item in enumerate(self.items) if n not in found]
+        if missing or self.options.online or not self.items:
+            self.prepare(missing)
         out: list[Diagnostic] = [*self.skipped, *self.warnings]
-        context = self._context() if memo is not None and not self.options.online else None
-        kept: dict[tuple[str, str, str], list[Diagnostic]] = {}
-        for n, item in enumerate(self.items, 1):
-            if memo is not None and context is not None:
-                key = (context, item.doc.digest, item.nodeid)
-                found = memo.get(key)
-                if found is None:
-                    found = self.run(item)
-                kept[key] = found
-                out += found
-            else:
-                out += self.run(item)
+        for n, item in enumerate(self.items):
+            if n not in found:
+                found[n] = self.run(item)
+                if stored and n in keys and not any(map(_momentary, found[n])):
+                    self._store(version, keys[n], found[n])
+            out += found[n]
             if progress is not None:
-                progress(n, len(self.items))
+                progress(n + 1, len(self.items))
         if memo is not None:
             memo.clear()
-            memo.update(kept)
+            memo.update((keys[n], found[n]) for n in keys)
+        if stored and self.cache is not None:
+            self.cache.save()
         return out
+
+    def _findings_version(self) -> str:
+        """What findings depend on besides the item and its context: runbinder's code, and the tools and parsers
+        that judge commands (a new bash, ShellCheck or parser release is a new key)."""
+        assert self.cache is not None
+        shellcheck = find_shellcheck()
+        tools = [
+            self.cache.version(shutil.which("bash") or "/bin/bash") or "no bash",
+            (self.cache.version(shellcheck) if shellcheck else None) or "no shellcheck",
+        ]
+        return "\n".join([_code_digest(), *tools, *_library_versions()])
+
+    def _stored(self, version: str, key: tuple[str, str, str]) -> list[Diagnostic] | None:
+        assert self.cache is not None
+        stored = self.cache.get(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"))
+        if not isinstance(stored, list):
+            return None
+        out = []
+        for entry in stored:
+            if not (
+                isinstance(entry, list)
+                and len(entry) == 6
+                and all(isinstance(entry[i], str) for i in (0, 3, 4, 5))
+                and all(type(entry[i]) is int for i in (1, 2))
+                and entry[3] in ("error", "warning")
+            ):
+                return None  # not what _store writes: judged again
+            out.append(Diagnostic(*entry))
+        return out
+
+    def _store(self, version: str, key: tuple[str, str, str], found: list[Diagnostic]) -> None:
+        assert self.cache is not None
+        verdict = [[d.path, d.line, d.col, d.level, d.message, d.rule] for d in found]
+        self.cache.put(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"), verdict)
 
     def _context(self) -> str:
         """What an item's findings depend on besides its own file: every catalog (tools, variables, contacts), the
@@ -202,3 +254,37 @@ class Runner:
         digest.update("\n".join(sorted(self._pages or ())).encode())
         digest.update(repr(self.options).encode())
         return digest.hexdigest()
+
+
+def _momentary(diagnostic: Diagnostic) -> bool:
+    """A finding about the machine at that moment (a tool that ran out of time or was killed), not about the text:
+    never kept, as the verdict cache keeps no such verdict."""
+    return diagnostic.rule in ("shellcheck.timeout", "shellcheck.failed") or diagnostic.message.startswith(
+        ("bash -n did not finish", "bash -n was killed")
+    )
+
+
+@functools.cache
+def _code_digest() -> str:
+    """A digest of runbinder's own Python sources: a changed rule (even in an editable install) is a new key."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _library_versions() -> tuple[str, ...]:
+    found = []
+    for name in _JUDGES:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} missing")
+    return tuple(found)
+
+
+# The libraries whose reading decides a command's findings.
+_JUDGES = ("bashlex", "pglast", "sqlglot", "promql-parser", "markdown-it-py", "nh3", "markdown", "jsonschema-rs")
