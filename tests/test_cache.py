@@ -241,7 +241,7 @@ def test_findings_of_unchanged_items_come_from_the_cache(project: Path, monkeypa
     }
 
     ran.clear()
-    monkeypatch.setattr(runner, "_code_digest", lambda: "another runbinder")
+    monkeypatch.setattr(runner, "code_digest", lambda: "another runbinder")
     assert _run(project) == first
     assert len(ran) > 100
 
@@ -290,3 +290,50 @@ def test_stored_findings_of_the_wrong_shape_are_misses(project: Path, monkeypatc
     ran = _counting_runs(monkeypatch)
     assert _run(project) == first  # nothing planted is reported
     assert ran
+
+
+def test_highlighted_commands_are_kept_between_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second build (a new store, nothing in memory) highlights nothing again; a changed command or another
+    language is highlighted anew; an entry that is not HTML text is a miss; whatever the file holds still passes
+    the sanitizer on its way into a page."""
+    from runbinder import safe
+
+    made: list[str] = []
+    original = safe._code_html
+
+    def counting(code: str, *args: Any) -> str:
+        made.append(code)
+        return original(code, *args)
+
+    monkeypatch.setattr(safe, "_code_html", counting)
+
+    def build(*blocks: tuple[str, str]) -> list[str]:
+        safe.code_html.cache_clear()
+        monkeypatch.setattr(safe, "HIGHLIGHTS", safe.HighlightStore(tmp_path))
+        try:
+            return [safe.code_html(code, language, ("NS",)) for code, language in blocks]
+        finally:
+            assert safe.HIGHLIGHTS is not None
+            safe.HIGHLIGHTS.cache.save()
+
+    first = build(("kubectl -n $NS get pods", "bash"), ("SELECT 1;", "sql"))
+    assert len(made) == 2
+    assert build(("kubectl -n $NS get pods", "bash"), ("SELECT 1;", "sql")) == first
+    assert len(made) == 2
+    build(("kubectl -n $NS get pods", "sql"), ("SELECT 2;", "sql"))
+    assert made[2:] == ["kubectl -n $NS get pods", "SELECT 2;"]
+
+    store = json.loads((tmp_path / "highlight.json").read_text(encoding="utf-8"))
+    keys = safe.HighlightStore(tmp_path)
+    store["entries"][keys.key("SELECT 1;", "sql", ("NS",), ())]["v"] = 42
+    planted = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    store["entries"][keys.key("SELECT 2;", "sql", ("NS",), ())]["v"] = planted
+    (tmp_path / "highlight.json").write_text(json.dumps(store), encoding="utf-8")
+    again = build(("SELECT 1;", "sql"), ("SELECT 2;", "sql"))
+    assert again[0] == first[1]
+    assert made[4:] == ["SELECT 1;"]
+    assert again[1] == planted  # used as kept: the page still gets only what the sanitizer lets through
+    marker = safe.fragment(again[1])
+    shown = safe.FRAGMENTS.inline(marker)
+    assert "onerror" not in shown
+    assert "<script" not in shown

@@ -24,7 +24,7 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
-from . import csp, publish
+from . import csp, publish, safe
 from .alerts import Coverage
 from .alerts import check as check_alerts
 from .loader import Document, digest
@@ -46,6 +46,7 @@ SEVERITY_CSS = "assets/runbinder/severity.css"
 INTERACTIVE_JS = "assets/runbinder/runbinder.js"
 INTERACTIVE_CSS = "assets/runbinder/interactive.css"
 PRINT_PAGE = "print.html"
+CACHE_DIR = ".runbinder-cache"  # beside mkdocs.yml: check verdicts, highlighted commands, diagrams
 _DIAGRAM = re.compile(r'<(?:pre|div) class="mermaid"')
 
 
@@ -199,9 +200,15 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         renderer = SiteRenderer(
             self.project.index, today=_today(), directory_urls=config.use_directory_urls, docs_pages=docs_pages
         )
-        pages = renderer.pages()
-        if self.coverage is not None:  # the alerts index with the rules that fire each alert
-            pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
+        # Highlighted commands are kept beside the check verdicts: a second build highlights only what changed.
+        safe.HIGHLIGHTS = safe.HighlightStore(Path(config.config_file_path or ".").resolve().parent / CACHE_DIR)
+        try:
+            pages = renderer.pages()
+            if self.coverage is not None:  # the alerts index with the rules that fire each alert
+                pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
+        finally:
+            safe.HIGHLIGHTS.cache.save()  # a convenience: one that cannot be written only costs the next build time
+            safe.HIGHLIGHTS = None
         self.building = {}  # a build that failed after this point must not count as built
         full_nav = self._nav_mode(config, len(self.project.index.runbooks)) != "overview"
         generated = set()
@@ -269,7 +276,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             docs_dir=Path(config.docs_dir),
             ignore=("review",) if self.config.stale == "banner" else (),
         )
-        options.online_options.cache_dir = options.cache_dir = base / ".runbinder-cache"
+        options.online_options.cache_dir = options.cache_dir = base / CACHE_DIR
         # Under `mkdocs serve` only the items of changed files are checked again (their findings are kept).
         memo = self.check_memo if self.serving else None
         for diagnostic in sorted(Runner(self.project, options).run_all(memo=memo)):
@@ -317,7 +324,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             from .binder import BinderError, BinderOptions, make_binder, site_resolver
 
             base = Path(config.config_file_path or ".").resolve().parent
-            options = BinderOptions(today=_today(), site_url=self._qr_url(config), cache_dir=base / ".runbinder-cache")
+            options = BinderOptions(today=_today(), site_url=self._qr_url(config), cache_dir=base / CACHE_DIR)
             bodies, resolve = site_resolver(self.rendered)
             try:
                 output, pages, _ = make_binder(

@@ -33,6 +33,7 @@ import urllib.parse
 import xml.etree.ElementTree as etree
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import markdown as python_markdown
@@ -632,6 +633,28 @@ class FragmentExtension(Extension):
         md.preprocessors.register(_FragmentPreprocessor(md), "runbinder-fragments", 29)
 
 
+class HighlightStore:
+    """Highlighted blocks kept between builds (``<cache_dir>/highlight.json``, a VerdictCache file: atomic, merged,
+    ignored when unreadable), keyed by the block, runbinder's code and Pygments' version. What it holds still passes
+    the sanitizer on its way to a page, like every fragment."""
+
+    def __init__(self, directory: Path) -> None:
+        from importlib.metadata import version
+
+        from .checks.cache import VerdictCache, code_digest
+
+        self.cache = VerdictCache(directory, name="highlight.json")
+        self.version = f"{code_digest()} pygments {version('pygments')}"
+
+    def key(self, code: str, language: str, placeholders: tuple[str, ...], bare: tuple[str, ...]) -> str:
+        options = json.dumps([language, placeholders, bare])
+        return self.cache.key("highlight", self.version, options, code)
+
+
+HIGHLIGHTS: HighlightStore | None = None
+"""Set by the MkDocs plugin for a build; None: nothing is kept."""
+
+
 @functools.lru_cache(maxsize=1 << 14)
 def code_html(code: str, language: str = "text", placeholders: tuple[str, ...] = (), bare: tuple[str, ...] = ()) -> str:
     """Verbatim text (a command, a template, expected output) as highlighted HTML, the structure
@@ -640,6 +663,19 @@ def code_html(code: str, language: str = "text", placeholders: tuple[str, ...] =
     Each use of a name in ``placeholders`` (the variables the page declares; ``bare`` ones as plain words) is
     wrapped in ``<span class="rb-var" data-rb-var="NAME">``, around its text as written, so a reader sees what to
     replace and the page's script can fill it in."""
+    store = HIGHLIGHTS
+    if store is None:
+        return _code_html(code, language, placeholders, bare)
+    key = store.key(code, language, placeholders, bare)
+    kept = store.cache.get(key)
+    if isinstance(kept, str):
+        return kept
+    made = _code_html(code, language, placeholders, bare)
+    store.cache.put(key, made)
+    return made
+
+
+def _code_html(code: str, language: str, placeholders: tuple[str, ...], bare: tuple[str, ...]) -> str:
     from pygments import format as pygments_format
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import get_lexer_by_name

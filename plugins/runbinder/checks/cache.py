@@ -17,6 +17,7 @@ Entries unused for ``MAX_AGE_DAYS`` are dropped when the file is written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -38,6 +39,18 @@ def _today(clock: Callable[[], float]) -> int:
     return int(clock() // _DAY)
 
 
+@functools.cache
+def code_digest() -> str:
+    """A digest of runbinder's own Python sources: what it computed with other code (even in an editable install)
+    is under another key."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def tool_version(executable: str) -> str | None:
     """The first line ``executable --version`` prints (bash and ShellCheck both answer it), or None."""
     try:
@@ -57,8 +70,8 @@ def tool_version(executable: str) -> str | None:
 class VerdictCache:
     """Tool verdicts by key, loaded from and saved to ``<directory>/verdicts.json``."""
 
-    def __init__(self, directory: Path, clock: Callable[[], float] = time.time) -> None:
-        self.path = directory / FILE_NAME
+    def __init__(self, directory: Path, clock: Callable[[], float] = time.time, name: str = FILE_NAME) -> None:
+        self.path = directory / name
         self.clock = clock
         self.entries: dict[str, dict[str, Any]] = {}
         self.versions: dict[str, str] = {}  # executable identity (path, size, mtime) -> what --version printed

@@ -15,7 +15,7 @@ from ..diagnostics import Diagnostic, Level
 from ..sitemap import page_paths
 from ..validate import Project, safe_view
 from . import Item, PathT, select
-from .cache import VerdictCache
+from .cache import VerdictCache, code_digest
 from .commands import CommandChecker, command_items, find_shellcheck, template_items
 from .freshness import check_freshness, freshness_items
 from .links import OnlineOptions, check_link, check_online, link_items, markdown_link_items
@@ -219,7 +219,7 @@ class Runner:
             self.cache.version(shutil.which("bash") or "/bin/bash") or "no bash",
             (self.cache.version(shellcheck) if shellcheck else None) or "no shellcheck",
         ]
-        return "\n".join([_code_digest(), *tools, *_library_versions()])
+        return "\n".join([code_digest(), *tools, *_library_versions()])
 
     def _stored(self, version: str, key: tuple[str, str, str]) -> list[Diagnostic] | None:
         assert self.cache is not None
@@ -262,17 +262,6 @@ def _momentary(diagnostic: Diagnostic) -> bool:
     return diagnostic.rule in ("shellcheck.timeout", "shellcheck.failed") or diagnostic.message.startswith(
         ("bash -n did not finish", "bash -n was killed")
     )
-
-
-@functools.cache
-def _code_digest() -> str:
-    """A digest of runbinder's own Python sources: a changed rule (even in an editable install) is a new key."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent.parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @functools.cache
