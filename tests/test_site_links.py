@@ -3,8 +3,10 @@ scanner that locates the findings reads pages exactly as the standard library's 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,3 +142,49 @@ def test_the_same_reference_is_judged_from_the_page_it_is_on(tmp_path: Path) -> 
         ("site/index.html", "href='?q#here': no element with id 'here' in index.html"),
         ("site/index.html", "href='x.html': x.html does not exist"),
     ]
+
+
+def _site(root: Path, target_ids: str = '<h2 id="there">x</h2>') -> None:
+    (root / "sub").mkdir(parents=True, exist_ok=True)
+    (root / "index.html").write_text(
+        '<a href="sub/page.html#there">ok</a>\n<a href="gone.html">x</a>', encoding="utf-8"
+    )
+    (root / "sub" / "page.html").write_text(f'{target_ids}<a href="../index.html">up</a>', encoding="utf-8")
+
+
+def test_an_unchanged_site_is_checked_without_reading_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import runbinder.checks.links as links
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _site(site)
+    first = check_site(site, "site", cache)
+    assert [(d.path, d.line, d.rule) for d in first] == [("site/index.html", 2, "site.link")]
+    read: list[str] = []
+    original = links._read
+
+    def counting(text: str) -> Any:
+        read.append(text)
+        return original(text)
+
+    monkeypatch.setattr(links, "_read", counting)
+    assert check_site(site, "site", cache) == first
+    assert read == []
+
+    # The target loses the id: the page that links to it (unchanged itself) is judged again.
+    _site(site, target_ids="<h2>x</h2>")
+    again = check_site(site, "site", cache)
+    assert [(d.path, d.rule) for d in again] == [("site/index.html", "site.anchor"), ("site/index.html", "site.link")]
+    assert again == check_site(site, "site")  # what an uncached check finds
+
+
+def test_kept_site_findings_of_the_wrong_shape_are_misses(tmp_path: Path) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _site(site)
+    first = check_site(site, "site", cache)
+    data = json.loads((cache / "site.json").read_text(encoding="utf-8"))
+    for entry in data["entries"].values():
+        entry["v"] = [[1, "one", "error", "planted", "planted"]] if entry["v"] == [] else [7]
+    (cache / "site.json").write_text(json.dumps(data), encoding="utf-8")
+    assert check_site(site, "site", cache) == first
+    (cache / "site.json").write_bytes(b"\x00 not json")
+    assert check_site(site, "site", cache) == first

@@ -521,7 +521,7 @@ def _check(args: argparse.Namespace) -> int:
             alert_findings = _alert_coverage(root, args.rules, cwd, None, False)[1].diagnostics
             diagnostics += [d for d in select(alert_findings, options.select, options.ignore) if d not in diagnostics]
     if args.site is not None:
-        diagnostics += check_site(args.site, display_path(args.site, cwd))
+        diagnostics += check_site(args.site, display_path(args.site, cwd), None if args.no_cache else args.cache_dir)
     if show_progress:
         print("\r\033[K", end="", file=sys.stderr)
     sys.stdout.write(format_diagnostics(diagnostics, args.format))

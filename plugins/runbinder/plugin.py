@@ -339,7 +339,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.config.check_site and not self.serving:  # a publishing check: `mkdocs build` runs it
             from .checks.links import check_site
 
-            for diagnostic in check_site(site_dir, "site"):
+            base = Path(config.config_file_path or ".").resolve().parent
+            for diagnostic in check_site(site_dir, "site", base / CACHE_DIR):
                 log.warning(diagnostic.text())
         if self.stage is not None:
             stage, self.stage = self.stage, None

@@ -8,8 +8,10 @@ import datetime
 import email.utils
 import fnmatch
 import functools
+import hashlib
 import html
 import http.client
+import importlib.metadata
 import ipaddress
 import json
 import math
@@ -36,6 +38,7 @@ from ..diagnostics import Diagnostic, Level
 from ..urls import is_safe, scheme
 from ..validate import Project, iter_items
 from . import Item, PathT, apply_ignores
+from .cache import VerdictCache, code_digest
 
 DEFAULT_SKIP_HOSTS = (
     "example.com",
@@ -207,10 +210,14 @@ def _read(text: str) -> tuple[set[str], list[tuple[str, str]]]:
     return ids, refs
 
 
-def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnostic]:
-    """Every relative href/src and #fragment in every HTML file under ``site_dir`` resolves. No network."""
-    texts: dict[str, Path] = {}
-    pages: dict[str, tuple[set[str], list[tuple[str, str]]]] = {}
+def check_site(site_dir: Path, display_root: str | None = None, cache_dir: Path | None = None) -> list[Diagnostic]:
+    """Every relative href/src and #fragment in every HTML file under ``site_dir`` resolves. No network.
+
+    With ``cache_dir``, what a page holds and what it was found to lack are kept between builds (``site.json``, a
+    VerdictCache file): a page's ids under the digest of its bytes, its findings under that digest and the digest
+    of the whole site's files, folders and ids, which is all a page's findings depend on. An unchanged site is
+    checked without parsing a page."""
+    texts: dict[str, bytes] = {}
     present: set[str] = set()
     folders: set[str] = set()
     for folder, dirnames, filenames in os.walk(site_dir):
@@ -220,8 +227,28 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
         for name in filenames:
             present.add(prefix + name)
             if name.endswith(".html"):
-                texts[prefix + name] = Path(folder) / name
-                pages[prefix + name] = _read(texts[prefix + name].read_text(encoding="utf-8", errors="replace"))
+                texts[prefix + name] = (Path(folder) / name).read_bytes()
+    store = VerdictCache(cache_dir, name="site.json") if cache_dir is not None else None
+    version = f"{code_digest()} selectolax {importlib.metadata.version('selectolax')}"
+    digests = {rel: hashlib.blake2b(text, digest_size=16).hexdigest() for rel, text in texts.items()}
+    read: dict[str, tuple[set[str], list[tuple[str, str]]]] = {}
+    ids: dict[str, set[str]] = {}
+    for rel, text in texts.items():
+        kept = store.get(store.key("site ids", version, "", digests[rel])) if store is not None else None
+        if isinstance(kept, list) and all(isinstance(i, str) for i in kept):
+            ids[rel] = set(kept)
+        else:
+            read[rel] = _read(text.decode("utf-8", errors="replace"))
+            ids[rel] = read[rel][0]
+            if store is not None:
+                store.put(store.key("site ids", version, "", digests[rel]), sorted(ids[rel]))
+    world = hashlib.sha256()
+    for name in sorted(present | folders):
+        world.update(name.encode("utf-8", errors="surrogatepass") + b"\0")
+    for rel in sorted(ids):
+        world.update(f"\n{rel}\n".encode("utf-8", errors="surrogatepass"))
+        world.update("\0".join(sorted(ids[rel])).encode("utf-8", errors="surrogatepass"))
+    everything = world.hexdigest()
     shown = display_root or str(site_dir)
 
     # Most references repeat from page to page (the theme's navigation, header and footer), and what one resolves
@@ -259,27 +286,53 @@ def check_site(site_dir: Path, display_root: str | None = None) -> list[Diagnost
             return f"{attr} uses {target}:", "site.scheme"
         if kind == "missing":
             return f"{attr}={value!r}: {target} does not exist", "site.link"
-        if fragment and target in pages and fragment not in pages[target][0]:
+        if fragment and target in ids and fragment not in ids[target]:
             return f"{attr}={value!r}: no element with id {fragment!r} in {target}", "site.anchor"
         return None
 
     out = []
-    for rel in sorted(pages):
-        found = [(attr, value, verdict) for attr, value in pages[rel][1] if (verdict := judge(rel, attr, value))]
-        if not found:
+    for rel in sorted(texts):
+        key = store.key("site findings", version, everything, f"{rel}\0{digests[rel]}") if store is not None else ""
+        kept = store.get(key) if store is not None else None
+        if isinstance(kept, list) and all(_finding_shape(entry) for entry in kept):
+            out += [Diagnostic(f"{shown}/{rel}", *entry) for entry in kept]
             continue
-        # Where each finding is: the positions ``_scan`` reads for the same reference, in order. A reference the
-        # browser sees but the scanner does not (markup the two read differently) is reported at the top.
-        where: dict[tuple[str, str], list[tuple[int, int]]] = {}
-        for attr, value, line, col in _scan(texts[rel].read_text(encoding="utf-8", errors="replace"))[1]:
-            where.setdefault((attr, value), []).append((line, col))
-        located = []
-        for attr, value, (message, code) in found:
-            positions = where.get((attr, value))
-            line, col = positions.pop(0) if positions else (1, 1)
-            located.append(Diagnostic(f"{shown}/{rel}", line, col, "error", message, code))
-        out += sorted(located, key=lambda d: (d.line, d.col))
+        refs = (read[rel] if rel in read else _read(texts[rel].decode("utf-8", errors="replace")))[1]
+        located = _located(rel, texts[rel], [(a, v, verdict) for a, v in refs if (verdict := judge(rel, a, v))])
+        if store is not None:
+            store.put(key, [[d.line, d.col, d.level, d.message, d.rule] for d in located])
+        out += [Diagnostic(f"{shown}/{rel}", d.line, d.col, d.level, d.message, d.rule) for d in located]
+    if store is not None:
+        store.save()  # a convenience: one that cannot be written only costs the next build time
     return out
+
+
+def _located(rel: str, text: bytes, found: list[tuple[str, str, tuple[str, str]]]) -> list[Diagnostic]:
+    """The findings of one page, each where ``_scan`` reads the same reference (in order). A reference the browser
+    sees but the scanner does not (markup the two read differently) is reported at the top of the page."""
+    if not found:
+        return []
+    where: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for attr, value, line, col in _scan(text.decode("utf-8", errors="replace"))[1]:
+        where.setdefault((attr, value), []).append((line, col))
+    located = []
+    for attr, value, (message, code) in found:
+        positions = where.get((attr, value))
+        line, col = positions.pop(0) if positions else (1, 1)
+        located.append(Diagnostic(rel, line, col, "error", message, code))
+    return sorted(located, key=lambda d: (d.line, d.col))
+
+
+def _finding_shape(entry: object) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 5
+        and type(entry[0]) is int
+        and type(entry[1]) is int
+        and entry[2] in ("error", "warning")
+        and isinstance(entry[3], str)
+        and isinstance(entry[4], str)
+    )
 
 
 # --------------------------------------------------------------------------- online
