@@ -141,6 +141,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.coverage: Coverage | None = None  # the alert rules checked against the runbooks (alert_rules)
         self.rendered: dict[str, tuple[str, str]] = {}  # each page's URL and HTML content, by source path
         self.check_memo: dict[tuple[str, str, str], list[Any]] = {}  # findings by (context, file digest, item)
+        self.page_memo: dict[str, Any] = {}  # runbook pages of the last build, with what each depended on
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -203,7 +204,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         # Highlighted commands are kept beside the check verdicts: a second build highlights only what changed.
         safe.HIGHLIGHTS = safe.HighlightStore(Path(config.config_file_path or ".").resolve().parent / CACHE_DIR)
         try:
-            pages = renderer.pages()
+            pages = renderer.pages(self.page_memo if self.serving else None)
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
                 pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
         finally:

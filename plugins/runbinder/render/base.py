@@ -8,6 +8,7 @@ their Markdown through the doors in ``runbinder.safe``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import posixpath
 import re
 from collections import defaultdict
@@ -68,18 +69,70 @@ class Renderer:
     docs_pages: frozenset[str] = frozenset()
     print_mode: bool = False
     backlinks: dict[tuple[str, str], list[Ref]] = field(default_factory=lambda: defaultdict(list))
+    reads: list[tuple[Any, ...]] | None = field(default=None, init=False, repr=False)
+    """While a runbook's page is rendered for a memo: what it read of other runbooks, each entry checked by ``still``
+    at the next build."""
+    _digests: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.site: Data = self.index.site.data if self.index.site else {}
         self.known_pages = page_paths(self.index) | self.docs_pages
-        self.runbooks: list[Data] = sorted(
+        self._runbooks: list[Data] = sorted(
             (e.data for e in self.index.runbooks.values()),
             key=lambda r: (str(r.get("service")), _order(r.get("order")), str(r.get("title")).lower()),
         )
         self.by_service: dict[str, list[Data]] = defaultdict(list)
-        for runbook in self.runbooks:
+        for runbook in self._runbooks:
             self.by_service[runbook["service"]].append(runbook)
         self._collect_backlinks()
+
+    @property
+    def runbooks(self) -> list[Data]:
+        """Every runbook, in reading order (a page that reads them all depends on every runbook)."""
+        if self.reads is not None:
+            self.reads.append(("all", self.runbooks_digest()))
+        return self._runbooks
+
+    # ------------------------------------------------------------------ what a page depends on
+
+    def context_digest(self) -> str:
+        """Everything a runbook's page may show besides its own runbook and what it reads of other runbooks: the
+        date, the link style, the pages links may name, and every document that defines catalog entries or the
+        site's settings and variables."""
+        if self._digests.get("context"):
+            return self._digests["context"]
+        digest = hashlib.sha256()
+        entries = [e for table in self.index.tables.values() for e in table.values()]
+        entries += list(self.index.site_variables.values()) + ([self.index.site] if self.index.site else [])
+        docs = sorted({(e.doc.display, e.doc.digest) for e in entries})
+        for part in (
+            self.today.isoformat(),
+            repr((self.directory_urls, self.print_mode)),
+            *sorted(self.known_pages),
+            *(f"{display}\0{digest}" for display, digest in docs),
+            *(f"{path}\0{source}" for path, source in sorted(self.index.files.items())),
+        ):
+            digest.update(part.encode("utf-8", errors="surrogatepass") + b"\n")
+        self._digests["context"] = digest.hexdigest()
+        return self._digests["context"]
+
+    def runbooks_digest(self) -> str:
+        """A digest of every runbook's file."""
+        if self._digests.get("runbooks"):
+            return self._digests["runbooks"]
+        digest = hashlib.sha256()
+        for ident, entry in sorted(self.index.runbooks.items()):
+            digest.update(f"{ident}\0{entry.doc.display}\0{entry.doc.digest}\n".encode("utf-8", "surrogatepass"))
+        self._digests["runbooks"] = digest.hexdigest()
+        return self._digests["runbooks"]
+
+    def still(self, read: tuple[Any, ...]) -> bool:
+        """Whether what a page read (an entry of ``reads``) reads the same now."""
+        if read[0] == "target":
+            return bool(self.target("runbook", read[1]) == read[2])
+        if read[0] == "refs":
+            return bool(_refs(self.backlinks.get((read[1], read[2]), [])) == read[3])
+        return bool(read[0] == "all" and self.runbooks_digest() == read[1])
 
     # ------------------------------------------------------------------ Markdown fields
 
@@ -105,7 +158,10 @@ class Renderer:
         """(page, anchor, plain label) of a referenced thing, or None if it does not exist."""
         if kind == "runbook":
             rb = self.index.runbooks.get(ident)
-            return (runbook_page(ident), "", str(rb.data["title"])) if rb else None
+            found = (runbook_page(ident), "", str(rb.data["title"])) if rb else None
+            if self.reads is not None:
+                self.reads.append(("target", ident, found))
+            return found
         if kind == "service":
             svc = self.index["services"].get(ident)
             return (service_page(ident), "", str(svc.data["name"])) if svc else None
@@ -207,7 +263,7 @@ class Renderer:
 
     def _collect_backlinks(self) -> None:
         add = self._backlink
-        for rb in self.runbooks:
+        for rb in self._runbooks:
             ref = Ref(str(rb["title"]), runbook_page(rb["id"]))
             add("service", rb.get("service"), ref)
             add("contact", rb.get("owner"), ref)
@@ -263,12 +319,18 @@ class Renderer:
     def referenced_by(self, kind: str, ident: str, here: str, level: int = 2, anchor: str | None = None) -> str:
         """A "Referenced by" section listing every thing that links to this one."""
         refs = self.backlinks.get((kind, ident), [])
+        if self.reads is not None:
+            self.reads.append(("refs", kind, ident, _refs(refs)))
         if not refs:
             return ""
         items = sorted(refs, key=lambda r: r.label.lower())
         lines = [f"- [{safe.md_text(r.label)}]({rel(here, r.page)}{'#' + r.anchor if r.anchor else ''})" for r in items]
         heading = f"{'#' * level} Referenced by" + (f" {{#{anchor}}}" if anchor else "")
         return heading + "\n\n" + "\n".join(lines)
+
+
+def _refs(refs: Iterable[Ref]) -> tuple[tuple[str, str, str], ...]:
+    return tuple((r.label, r.page, r.anchor) for r in refs)
 
 
 def _order(value: object) -> int:

@@ -30,8 +30,11 @@ __all__ = ["SiteRenderer", "severity_css"]
 class SiteRenderer(Renderer):
     """Renders the site for one project. ``pages()`` returns {docs path: Page}."""
 
-    def pages(self) -> dict[str, b.Page]:
-        """Every generated page."""
+    def pages(self, memo: dict[str, Any] | None = None) -> dict[str, b.Page]:
+        """Every generated page. ``memo`` (kept by a long-lived caller: the MkDocs plugin under `mkdocs serve`)
+        holds the runbook pages of the last call with what each depended on; a runbook's page is made again only
+        when its file, the site's context (catalogs, settings, pages, date) or what it read of other runbooks (their
+        titles, the pages that link to it) changed. Its fragments are still in ``safe.FRAGMENTS`` (never emptied)."""
         out = {
             page.path: page
             for page in (
@@ -52,11 +55,31 @@ class SiteRenderer(Renderer):
         }
         for sid in self.table("services"):
             out[service_page(sid)] = service(self, sid)
+        kept: dict[str, Any] = {}
         for rb in self.runbooks:
-            out[runbook_page(rb["id"])] = runbook(self, rb)
+            path = runbook_page(rb["id"])
+            out[path] = runbook(self, rb) if memo is None else self._remembered(rb, path, memo, kept)
+        if memo is not None:
+            memo.clear()
+            memo.update(kept)
         for path, source in self.shared_pages().items():
             out[path] = shared_page(self, path, source)
         return out
+
+    def _remembered(self, rb: dict[str, Any], path: str, memo: dict[str, Any], kept: dict[str, Any]) -> b.Page:
+        entry = self.index.runbooks[rb["id"]]
+        base = (self.context_digest(), entry.doc.display, entry.doc.digest, entry.path)
+        last = memo.get(path)
+        if last is not None and last[0] == base and all(self.still(read) for read in last[1]):
+            kept[path] = last
+            return last[2]  # type: ignore[no-any-return]
+        self.reads = []
+        try:
+            page = runbook(self, rb)
+        finally:
+            reads, self.reads = self.reads, None
+        kept[path] = (base, tuple(reads), page)
+        return page
 
     def shared_pages(self) -> dict[str, Path]:
         """The project's shared pages by site path (``pages/...md``)."""

@@ -1,0 +1,97 @@
+"""Under `mkdocs serve` a runbook's page is made again only when something it shows changed: every page the memo
+gives back is the page a fresh render makes, whatever was edited."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbinder import safe
+from runbinder.render import site
+from runbinder.render.site import SiteRenderer
+from runbinder.validate import load_project
+
+from .conftest import ROOT
+
+AUTHOS = "authos-api"
+TARGET = "runbooks/authos-api/authos-api-general-troubleshooting.yaml"  # named in others' `related`
+LINKER = "runbooks/authos-api/authos-api-brute-force-attack.yaml"  # relates to TARGET
+
+
+def _pages(root: Path, memo: dict[str, Any] | None, today: date = date(2026, 11, 22)) -> dict[str, str]:
+    project = load_project(root / "runbooks", None, root)
+    pages = SiteRenderer(project.index, today=today, directory_urls=True).pages(memo)
+    return {path: safe.FRAGMENTS.inline(page.document()) for path, page in pages.items()}
+
+
+def _edit(root: Path, relative: str, old: str, new: str) -> None:
+    path = root / relative
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+EDITS: dict[str, tuple[Callable[[Path], None], int | str]] = {
+    # (the edit, how many runbook pages are made again: a number, "some" (more than one, not all) or "all")
+    "nothing": (lambda root: None, 0),
+    "a step of one runbook": (
+        lambda root: _edit(root, LINKER, "Implement CAPTCHA after 3 failed attempts", "CAPTCHA after 3 failures"),
+        1,
+    ),
+    "the title of a related runbook": (
+        lambda root: _edit(root, TARGET, "title: General Troubleshooting Tips", "title: First Checks"),
+        "some",
+    ),
+    "a related link removed": (
+        lambda root: _edit(root, LINKER, "related:\n  - authos-api-general-troubleshooting\n", ""),
+        "some",
+    ),
+    "a catalog entry": (lambda root: _edit(root, "runbooks/catalog.yaml", "name: Critical", "name: Urgent"), "all"),
+    "a runbook deleted": (lambda root: (root / TARGET).unlink(), "all"),  # the pages links may name changed
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_remembered_pages_are_the_pages_a_fresh_render_makes(
+    edit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
+    memo: dict[str, Any] = {}
+    first = _pages(tmp_path, memo)
+    assert len(memo) > 30
+
+    made: list[str] = []
+    original = site.runbook
+
+    def counting(renderer: Any, rb: Any) -> Any:
+        made.append(rb["id"])
+        return original(renderer, rb)
+
+    monkeypatch.setattr(site, "runbook", counting)
+    change, expected = EDITS[edit]
+    change(tmp_path)
+    remembered = _pages(tmp_path, memo)
+    runbooks_made = len(made)
+    fresh = _pages(tmp_path, None)
+    assert remembered == fresh
+    if expected == "all":
+        assert runbooks_made == len(memo)
+    elif expected == "some":
+        assert 2 <= runbooks_made < len(memo)
+    else:
+        assert runbooks_made == expected
+    if edit != "nothing":
+        assert remembered != first
+
+
+def test_the_date_is_part_of_what_a_page_depends_on(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
+    memo: dict[str, Any] = {}
+    _pages(tmp_path, memo, today=date(2026, 11, 22))
+    later = _pages(tmp_path, memo, today=date(2031, 1, 1))  # every review is overdue by then
+    assert later == _pages(tmp_path, None, today=date(2031, 1, 1))
