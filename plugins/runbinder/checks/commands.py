@@ -1839,7 +1839,7 @@ def _parse_executables(code: str) -> Iterator[tuple[str, int]]:
     text = _neutral(code)
     found: list[tuple[str, int]] = []
     try:
-        for tree in bashlex.parse(text):
+        for tree in _bashlex_trees(text):
             visitor = Visitor()
             visitor.visit(tree)  # recursive too: deep nesting can fail here as well as in the parser
             found += visitor.found
@@ -2203,6 +2203,15 @@ def _logical_lines(text: str) -> list[str]:
     return re.sub(r"\\\n", "  ", text).split("\n")
 
 
+@functools.lru_cache(maxsize=4096)
+def _bashlex_trees(text: str) -> tuple[Any, ...]:
+    """bashlex's syntax trees of a text, parsed once for both readers (the programs a command runs, and whether it
+    changes state); they only read the trees. A text bashlex cannot parse raises, every time."""
+    import bashlex
+
+    return tuple(bashlex.parse(text))
+
+
 def _bashlex_commands(text: str, base: int) -> list[tuple[list[_Word], list[_Word]]]:
     import bashlex
 
@@ -2222,7 +2231,7 @@ def _bashlex_commands(text: str, base: int) -> list[tuple[list[_Word], list[_Wor
             ]
             found.append((words, targets))
 
-    for tree in bashlex.parse(text):
+    for tree in _bashlex_trees(text):
         Visitor().visit(tree)
     # The visitor meets a command before the ones in its substitutions: order by position so the first change
     # reported is the first in the text.
