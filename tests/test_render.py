@@ -98,7 +98,8 @@ def test_backlinks_are_listed(tmp_path: Path) -> None:
     pages = _pages(tmp_path)
     down = pages["runbooks/payments-down.md"]
     assert "## Referenced by" in down
-    assert "[Payments latency" in down.split("## Referenced by")[1]
+    backlinks = down.split("## Referenced by")[1]
+    assert '<a href="payments-latency.html" rel="noopener noreferrer">Payments latency' in backlinks
 
 
 def test_every_id_on_a_page_is_unique(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from .. import safe
 from ..alerts import Coverage, entries, runbook_alerts
 from ..review import review_due
-from ..sitemap import PAGES
+from ..sitemap import PAGES, runbook_page
 from . import blocks as b
 from .base import KIND_TITLES, Data, Renderer
 
@@ -109,5 +109,5 @@ def tags_page(r: Renderer) -> b.Page:
     parts = [b.heading(1, "Tags")]
     for tag in sorted(tags):
         parts.append(b.heading(2, safe.md_text(tag), anchors.take(f"tag-{safe.css_ident(tag)}")))
-        parts.append("\n".join(f"- {r.link('runbook', rb['id'], here)}" for rb in tags[tag]))
+        parts.append(r.link_list(((str(rb["title"]), runbook_page(rb["id"])) for rb in tags[tag]), here))
     return b.Page(here, "Tags", b.join(parts))
