@@ -337,3 +337,31 @@ def test_highlighted_commands_are_kept_between_builds(tmp_path: Path, monkeypatc
     shown = safe.FRAGMENTS.inline(marker)
     assert "onerror" not in shown
     assert "<script" not in shown
+
+
+def test_an_unchanged_cache_file_is_parsed_once_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mkdocs serve` opens the verdict cache at every rebuild: the same file (and what the process itself wrote)
+    is not parsed again; a file another process rewrote is."""
+    import runbinder.checks.cache as cache_module
+
+    parsed: list[int] = []
+    original = json.loads
+
+    def counting(text: Any) -> Any:
+        parsed.append(len(text))
+        return original(text)
+
+    monkeypatch.setattr(cache_module.json, "loads", counting)
+    first = VerdictCache(tmp_path)
+    first.put("a" * 64, [0, ""])
+    assert first.save() is None
+    assert VerdictCache(tmp_path).get("a" * 64) == [0, ""]
+    assert VerdictCache(tmp_path).get("a" * 64) == [0, ""]
+    assert parsed == []  # the file this process wrote: known
+
+    data = original((tmp_path / FILE_NAME).read_text(encoding="utf-8"))
+    data["entries"]["b" * 64] = {"v": [2, "bash: syntax error"], "t": data["entries"]["a" * 64]["t"]}
+    (tmp_path / FILE_NAME).write_text(json.dumps(data), encoding="utf-8")  # another run's save
+    assert VerdictCache(tmp_path).get("b" * 64) == [2, "bash: syntax error"]
+    assert VerdictCache(tmp_path).get("b" * 64) == [2, "bash: syntax error"]
+    assert len(parsed) == 1

@@ -35,6 +35,15 @@ MAX_AGE_DAYS = 30
 _DAY = 86_400
 
 
+# Files this process parsed, by path: (identity of the file then, entries, versions). A long-lived process (mkdocs
+# serve) reads the same unchanged file at every rebuild; it is parsed once.
+_PARSED: dict[Path, tuple[tuple[int, int, int, int], dict[str, dict[str, Any]], dict[str, str]]] = {}
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 def _today(clock: Callable[[], float]) -> int:
     return int(clock() // _DAY)
 
@@ -137,12 +146,24 @@ class VerdictCache:
 
     def _read(self, path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]] | None:
         try:
-            text = path.read_bytes()
+            with open(path, "rb") as file:
+                identity = _identity(os.fstat(file.fileno()))
+                known = _PARSED.get(path)
+                if known is not None and known[0] == identity:  # parsed before, unchanged since (mkdocs serve)
+                    return dict(known[1]), dict(known[2])
+                text = file.read()
         except FileNotFoundError:
             return None
         except OSError as exc:
             self.problem = exc.strerror or str(exc)
             return None
+        found = self._parse(text)
+        if found is not None:
+            _PARSED[path] = (identity, *found)
+            return dict(found[0]), dict(found[1])
+        return None
+
+    def _parse(self, text: bytes) -> tuple[dict[str, dict[str, Any]], dict[str, str]] | None:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):
@@ -176,6 +197,9 @@ class VerdictCache:
         data = json.dumps({"format": FORMAT, "versions": versions, "entries": entries}, separators=(",", ":"))
         try:
             write_atomically(self.path, data.encode("utf-8"))
+            # What was written need not be parsed again by this process (another run replacing the file meanwhile
+            # only costs it the verdicts that run added).
+            _PARSED[self.path] = (_identity(os.stat(self.path)), entries, versions)
         except OSError as exc:
             return exc.strerror or str(exc)
         self.changed = False
