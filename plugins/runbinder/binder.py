@@ -284,8 +284,11 @@ def site_resolver(rendered: Mapping[str, tuple[str, str]]) -> tuple[dict[str, st
     url_of = {src: url for src, (url, _) in rendered.items()}
     src_of = {url: src for src, url in url_of.items()}
 
-    def resolve(page: str, path: str) -> str | None:
-        joined = urllib.parse.urljoin("http://site.invalid/" + url_of.get(page, page), path)
+    # Pages in one folder share most of their links (the same ../severity.html on every runbook): each link is
+    # resolved once per folder.
+    @functools.lru_cache(maxsize=1 << 16)
+    def in_folder(folder: str, path: str) -> str | None:
+        joined = urllib.parse.urljoin("http://site.invalid/" + folder, path)
         parts = urllib.parse.urlsplit(joined)
         if parts.netloc != "site.invalid":
             return None
@@ -294,6 +297,12 @@ def site_resolver(rendered: Mapping[str, tuple[str, str]]) -> tuple[dict[str, st
             if candidate in src_of:
                 return src_of[candidate]
         return target
+
+    def resolve(page: str, path: str) -> str | None:
+        url = url_of.get(page, page)
+        if not path or path.startswith(("?", "#")):  # the page itself: its own URL is the base
+            return in_folder(url, path)
+        return in_folder(url[: url.rfind("/") + 1], path)
 
     return bodies, resolve
 

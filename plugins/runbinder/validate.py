@@ -69,6 +69,8 @@ class Index:
     site_variables: dict[str, Entry] = field(default_factory=dict)
     site: Entry | None = None
     files: dict[str, Path] = field(default_factory=dict)  # shared pages and images by site path (sitemap)
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What renderers derive from the whole index once (the backlinks), shared by the site's and the print's."""
 
     def __getitem__(self, section: str) -> dict[str, Entry]:
         return self.tables[section]

@@ -84,7 +84,14 @@ class Renderer:
         self.by_service: dict[str, list[Data]] = defaultdict(list)
         for runbook in self._runbooks:
             self.by_service[runbook["service"]].append(runbook)
-        self._collect_backlinks()
+        shared = self.index.derived.get("backlinks")
+        if self.backlinks:  # given some to start from: this renderer's own
+            self._collect_backlinks()
+        elif shared is None:
+            self._collect_backlinks()
+            self.index.derived["backlinks"] = self.backlinks
+        else:
+            self.backlinks = shared  # the same for every renderer of this index: only read from here on
 
     @property
     def runbooks(self) -> list[Data]:
