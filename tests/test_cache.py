@@ -137,6 +137,7 @@ def test_entries_of_the_wrong_shape_are_misses(project: Path, tmp_path: Path) ->
     for entry in data["entries"].values():
         entry["v"] = {"not": "a verdict"}
     cache.write_text(json.dumps(data), encoding="utf-8")
+    (cache.parent / "findings.json").unlink()  # so the checks run and ask for the tools' verdicts
     before = tools.starts()
     result = tools.check(project)
     assert (result.returncode, result.stdout) == (reference.returncode, reference.stdout)
@@ -278,7 +279,7 @@ def test_a_finding_about_the_moment_is_never_kept(project: Path, monkeypatch: py
 
 def test_stored_findings_of_the_wrong_shape_are_misses(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = _run(project)
-    cache = project / ".runbinder-cache" / FILE_NAME
+    cache = project / ".runbinder-cache" / "findings.json"
     data = json.loads(cache.read_text(encoding="utf-8"))
     spoiled = 0
     for entry in data["entries"].values():
@@ -365,3 +366,22 @@ def test_an_unchanged_cache_file_is_parsed_once_per_process(tmp_path: Path, monk
     assert VerdictCache(tmp_path).get("b" * 64) == [2, "bash: syntax error"]
     assert VerdictCache(tmp_path).get("b" * 64) == [2, "bash: syntax error"]
     assert len(parsed) == 1
+
+
+def test_a_file_of_dated_keys_keeps_one_day(tmp_path: Path) -> None:
+    """Findings and the site's reading are keyed by the date or the whole site: their files keep entries used today
+    or yesterday, so they stay the size of a day's work."""
+    now = [100 * 86_400.0]
+    day = VerdictCache(tmp_path, clock=lambda: now[0], name="findings.json", max_age_days=1)
+    day.put("monday", [])
+    day.save()
+    now[0] += 86_400
+    tuesday = VerdictCache(tmp_path, clock=lambda: now[0], name="findings.json", max_age_days=1)
+    tuesday.put("tuesday", [])
+    tuesday.save()
+    assert set(VerdictCache(tmp_path, name="findings.json").entries) == {"monday", "tuesday"}
+    now[0] += 86_400
+    wednesday = VerdictCache(tmp_path, clock=lambda: now[0], name="findings.json", max_age_days=1)
+    wednesday.put("wednesday", [])
+    wednesday.save()
+    assert set(VerdictCache(tmp_path, name="findings.json").entries) == {"tuesday", "wednesday"}

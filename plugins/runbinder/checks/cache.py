@@ -79,8 +79,17 @@ def tool_version(executable: str) -> str | None:
 class VerdictCache:
     """Tool verdicts by key, loaded from and saved to ``<directory>/verdicts.json``."""
 
-    def __init__(self, directory: Path, clock: Callable[[], float] = time.time, name: str = FILE_NAME) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        clock: Callable[[], float] = time.time,
+        name: str = FILE_NAME,
+        max_age_days: int = MAX_AGE_DAYS,
+    ) -> None:
         self.path = directory / name
+        self.max_age_days = max_age_days
+        """Entries unused for longer are dropped when the file is written: 1 for keys that hold the date or change
+        with every edit of the site, so the file stays the size of one day's work."""
         self.clock = clock
         self.entries: dict[str, dict[str, Any]] = {}
         self.versions: dict[str, str] = {}  # executable identity (path, size, mtime) -> what --version printed
@@ -192,7 +201,7 @@ class VerdictCache:
         entries, versions = dict(other[0]) if other else {}, dict(other[1]) if other else {}
         entries.update(self.entries)
         versions.update(self.versions)
-        oldest = _today(self.clock) - MAX_AGE_DAYS
+        oldest = _today(self.clock) - self.max_age_days
         entries = {k: v for k, v in entries.items() if v["t"] >= oldest}
         data = json.dumps({"format": FORMAT, "versions": versions, "entries": entries}, separators=(",", ":"))
         try:

@@ -228,7 +228,8 @@ def check_site(site_dir: Path, display_root: str | None = None, cache_dir: Path 
             present.add(prefix + name)
             if name.endswith(".html"):
                 texts[prefix + name] = (Path(folder) / name).read_bytes()
-    store = VerdictCache(cache_dir, name="site.json") if cache_dir is not None else None
+    # Findings are keyed by the whole site, which changes with every edit: kept for a day.
+    store = VerdictCache(cache_dir, name="site.json", max_age_days=1) if cache_dir is not None else None
     version = f"{code_digest()} selectolax {importlib.metadata.version('selectolax')}"
     digests = {rel: hashlib.blake2b(text, digest_size=16).hexdigest() for rel, text in texts.items()}
     read: dict[str, tuple[set[str], list[tuple[str, str]]]] = {}

@@ -132,6 +132,12 @@ class Runner:
         self.items, self.skipped = select_items(loaded)
         self.skipped = select(self.skipped, options.select, options.ignore)
         self.cache = VerdictCache(options.cache_dir) if options.cache_dir is not None else None
+        # Findings are keyed by the date (review dates are judged against it) among the rest: kept for a day.
+        self.findings = (
+            VerdictCache(options.cache_dir, name="findings.json", max_age_days=1)
+            if options.cache_dir is not None and not options.online
+            else None
+        )
         self.commands = CommandChecker(project, options.shellcheck_level, self.cache)
         self._pages: set[str] | None = None
         self._online: dict[str, list[Diagnostic]] = {}
@@ -177,7 +183,7 @@ class Runner:
         such as the MkDocs plugin under `mkdocs serve`), else from the verdict cache on disk, which also keys them
         by runbinder's own code and the versions of the tools and parsers that judged them. Only the findings of
         this run are kept in ``memo``. Online runs judge every item again."""
-        stored = self.cache is not None and not self.options.online
+        stored = self.findings is not None
         keys: dict[int, tuple[str, str, str]] = {}
         found: dict[int, list[Diagnostic]] = {}
         if (memo is not None or stored) and not self.options.online:
@@ -206,8 +212,10 @@ class Runner:
         if memo is not None:
             memo.clear()
             memo.update((keys[n], found[n]) for n in keys)
-        if stored and self.cache is not None:
-            self.cache.save()
+        if self.findings is not None:
+            self.findings.save()
+        if self.cache is not None:
+            self.cache.save()  # tool versions asked for the findings' keys (nothing is written when none was)
         return out
 
     def _findings_version(self) -> str:
@@ -222,8 +230,8 @@ class Runner:
         return "\n".join([code_digest(), *tools, *_library_versions()])
 
     def _stored(self, version: str, key: tuple[str, str, str]) -> list[Diagnostic] | None:
-        assert self.cache is not None
-        stored = self.cache.get(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"))
+        assert self.findings is not None
+        stored = self.findings.get(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"))
         if not isinstance(stored, list):
             return None
         out = []
@@ -240,9 +248,9 @@ class Runner:
         return out
 
     def _store(self, version: str, key: tuple[str, str, str], found: list[Diagnostic]) -> None:
-        assert self.cache is not None
+        assert self.findings is not None
         verdict = [[d.path, d.line, d.col, d.level, d.message, d.rule] for d in found]
-        self.cache.put(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"), verdict)
+        self.findings.put(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"), verdict)
 
     def _context(self) -> str:
         """What an item's findings depend on besides its own file: every catalog (tools, variables, contacts), the
