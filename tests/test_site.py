@@ -250,3 +250,36 @@ def test_flowchart_boxes_link_to_their_steps(built_site: Path) -> None:
     ids = set(re.findall(r'id="([^"]+)"', html))
     assert set(targets) <= ids  # each link lands on its step's heading
     assert "Validate Alert: " in re.sub(r"<[^>]+>", "", section)
+
+
+def _site_files(site: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes()
+        for p in sorted(site.rglob("*"))
+        if p.is_file() and p.suffix in (".html", ".js", ".json", ".css", ".xml")
+    }
+
+
+def test_a_build_from_the_caches_is_the_build_without_them(tmp_path: Path) -> None:
+    """The second build takes findings, highlighted commands and the site check's reading from .runbinder-cache:
+    it writes the very same site, and what an edit breaks is still found."""
+    project = copy_site_project(tmp_path / "project")
+    cold = mkdocs_build(project, "--strict")
+    assert cold.returncode == 0, cold.stderr
+    first = _site_files(project / "site")
+    cache = project / ".runbinder-cache"
+    assert {p.name for p in cache.iterdir()} >= {"verdicts.json", "findings.json", "highlight.json", "site.json"}
+
+    warm = mkdocs_build(project, "--strict")
+    assert warm.returncode == 0, warm.stderr
+    assert _site_files(project / "site") == first
+
+    runbook = project / "runbooks" / "authos-api" / "authos-api-database-connection-failures.yaml"
+    text = runbook.read_text(encoding="utf-8")
+    edited = text.replace("curl https://authos.test/api/health/database", "curl 'https://authos.test/api/health/db", 1)
+    assert edited != text
+    runbook.write_text(edited, encoding="utf-8")
+    broken = mkdocs_build(project, "--strict")
+    assert broken.returncode != 0
+    assert "(command.syntax)" in broken.stderr
+    assert "authos-api-database-connection-failures.yaml" in broken.stderr
