@@ -101,6 +101,10 @@ INTERACTIVE_CLASSES: dict[str, set[str]] = {
     "p": {"rb-var-note"},
 }
 INTERACTIVE_ATTRIBUTES: dict[str, set[str]] = {"span": {"data-rb-var"}, "dt": {"data-rb-var"}}
+# A severity badge in a table built as HTML (Renderer.badge_html): ``span.rb-sev`` whose ``data-rb-sev`` names the
+# level; severity.css colours it. At worst a Markdown field could draw a badge of its own: text, never markup.
+INTERACTIVE_CLASSES["span"].add("rb-sev")
+INTERACTIVE_ATTRIBUTES["span"].add("data-rb-sev")
 for _tag, _names in INTERACTIVE_CLASSES.items():
     ALLOWED_CLASSES.setdefault(_tag, set()).update(_names)
 for _tag, _names in INTERACTIVE_ATTRIBUTES.items():

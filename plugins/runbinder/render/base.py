@@ -197,6 +197,24 @@ class Renderer:
         page, anchor, name = found
         return f"[{safe.md_text(name)}]({rel(here, page)}{'#' + anchor if anchor else ''})"
 
+    def link_html(self, kind: str, ident: str, here: str) -> str:
+        """``link`` as HTML, for tables built as HTML (``blocks.html_table``)."""
+        found = self.target(kind, ident)
+        if found is None:
+            return safe.html_text(ident)
+        page, anchor, name = found
+        href = self.context(here).href(page + ("#" + anchor if anchor else ""))
+        return f'<a href="{safe.html_attr(href)}">{safe.html_text(name)}</a>'
+
+    def badge_html(self, ident: str | None, here: str) -> str:
+        """``badge`` as HTML: ``span.rb-sev`` naming its level in ``data-rb-sev`` (severity.css colours it)."""
+        if not ident or ident not in self.index["severities"]:
+            return "not set"
+        text = safe.html_text(self.severity_label(self.index["severities"][ident].data))
+        key = safe.css_ident(ident)
+        href = self.context(here).href(f"{PAGES['severity']}#severity-{key}")
+        return f'<a href="{safe.html_attr(href)}"><span class="rb-sev" data-rb-sev="{key}">{text}</span></a>'
+
     def recipient(self, ident: str, here: str) -> str:
         """Who to escalate to, with their first contact method, so nobody has to look it up mid-incident."""
         if ident in self.index["roles"]:

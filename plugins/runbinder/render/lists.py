@@ -21,16 +21,15 @@ def runbooks_index(r: Renderer) -> b.Page:
         overdue = " (overdue)" if due and due < r.today else ""
         rows.append(
             [
-                r.link("runbook", rb["id"], here),
-                r.link("service", rb["service"], here),
-                safe.md_text(KIND_TITLES.get(rb["kind"], rb["kind"])),
-                r.badge(rb.get("severity"), here),
-                safe.md_text(str(rb.get("last_reviewed", "never")) + overdue),
+                r.link_html("runbook", rb["id"], here),
+                r.link_html("service", rb["service"], here),
+                safe.html_text(KIND_TITLES.get(rb["kind"], rb["kind"])),
+                r.badge_html(rb.get("severity"), here),
+                safe.html_text(str(rb.get("last_reviewed", "never")) + overdue),
             ]
         )
-    body = b.join(
-        [b.heading(1, "All runbooks"), b.table(["Runbook", "Service", "Kind", "Severity", "Last reviewed"], rows)]
-    )
+    headers = ["Runbook", "Service", "Kind", "Severity", "Last reviewed"]
+    body = b.join([b.heading(1, "All runbooks"), b.html_table(headers, rows)])
     return b.Page(here, "All runbooks", body)
 
 
@@ -67,14 +66,14 @@ def alerts_page(r: Renderer, coverage: Coverage | None = None) -> b.Page:
                 data = runbook.data if runbook is not None else {}
                 rows.append(
                     [
-                        r.link("runbook", choice.runbook, here),
-                        safe.md_text(choice.when() or "any labels"),
-                        r.link("service", str(data.get("service", "")), here),
-                        r.badge(data.get("severity"), here),
-                        safe.md_text(choice.condition),
+                        r.link_html("runbook", choice.runbook, here),
+                        safe.html_text(" ".join((choice.when() or "any labels").split())),
+                        r.link_html("service", str(data.get("service", "")), here),
+                        r.badge_html(data.get("severity"), here),
+                        safe.html_text(" ".join(choice.condition.split())),
                     ]
                 )
-            parts.append(b.table(["Runbook", "When", "Service", "Severity", "Condition"], rows))
+            parts.append(b.html_table(["Runbook", "When", "Service", "Severity", "Condition"], rows))
         else:
             parts.append("**No runbook handles this alert yet.**")
         if coverage is not None and not entry.rules and entry.choices:

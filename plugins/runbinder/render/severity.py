@@ -160,5 +160,6 @@ def severity_css(severities: list[Data]) -> str:
     for sev in severities:
         color = safe.css_color(sev.get("color", "#616161"))
         ink = badge_ink(color)
-        rules.append(f".rb-sev-{safe.css_ident(sev['id'])} {{ background: {color}; color: {ink}; }}")
+        key = safe.css_ident(sev["id"])
+        rules.append(f'.rb-sev-{key}, .rb-sev[data-rb-sev="{key}"] {{ background: {color}; color: {ink}; }}')
     return "\n".join(rules) + "\n"
