@@ -120,3 +120,17 @@ def test_a_phase_named_like_a_fixed_section_does_not_take_its_id(tmp_path: Path)
     assert "Escalation (within 15 min) {#escalation-2}" in page
     assert page.count("{#escalation}") == 1
     assert page.index("{#escalation}") > page.index("{#escalation-2}")  # the "who to call" section keeps its id
+
+
+def test_badges_in_tables_built_as_html_keep_their_level_and_colour(tmp_path: Path) -> None:
+    """The indexes build their tables as HTML: the badge there is span.rb-sev with its level in data-rb-sev, which
+    passes the sanitizer and which severity.css colours like the badges written in Markdown."""
+    from runbinder.render.site import severity_css
+
+    index = _pages(tmp_path)["runbooks/index.md"]
+    assert '<span class="rb-sev" data-rb-sev="sev2">SEV2 High</span>' in index
+    assert safe.sanitize('<span class="rb-sev" data-rb-sev="sev1" onclick="x()">b</span>') == (
+        '<span class="rb-sev" data-rb-sev="sev1">b</span>'
+    )
+    css = severity_css([{"id": "sev2", "name": "High", "color": "#e65100"}])
+    assert '.rb-sev-sev2, .rb-sev[data-rb-sev="sev2"] {' in css
