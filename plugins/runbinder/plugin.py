@@ -46,8 +46,14 @@ SEVERITY_CSS = "assets/runbinder/severity.css"
 INTERACTIVE_JS = "assets/runbinder/runbinder.js"
 INTERACTIVE_CSS = "assets/runbinder/interactive.css"
 PRINT_PAGE = "print.html"
-CACHE_DIR = ".runbinder-cache"  # beside mkdocs.yml: check verdicts, highlighted commands, diagrams
+CACHE_DIR = ".runbinder-cache"
 _DIAGRAM = re.compile(r'<(?:pre|div) class="mermaid"')
+
+
+def _cache_dir(config: MkDocsConfig) -> Path:
+    """``.runbinder-cache`` beside mkdocs.yml: check verdicts and findings, highlighted commands, the site check's
+    reading, diagrams."""
+    return Path(config.config_file_path or ".").resolve().parent / CACHE_DIR
 
 
 class RunbinderConfig(Config):
@@ -202,7 +208,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             self.project.index, today=_today(), directory_urls=config.use_directory_urls, docs_pages=docs_pages
         )
         # Highlighted commands are kept beside the check verdicts: a second build highlights only what changed.
-        safe.HIGHLIGHTS = safe.HighlightStore(Path(config.config_file_path or ".").resolve().parent / CACHE_DIR)
+        safe.HIGHLIGHTS = safe.HighlightStore(_cache_dir(config))
         try:
             pages = renderer.pages(self.page_memo if self.serving else None)
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
@@ -270,14 +276,13 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             return
         from .checks.runner import CheckOptions, Runner
 
-        base = Path(config.config_file_path or ".").resolve().parent
         options = CheckOptions(
             online=self.config.checks == "online",
             today=_today(),
             docs_dir=Path(config.docs_dir),
             ignore=("review",) if self.config.stale == "banner" else (),
         )
-        options.online_options.cache_dir = options.cache_dir = base / CACHE_DIR
+        options.online_options.cache_dir = options.cache_dir = _cache_dir(config)
         # Under `mkdocs serve` only the items of changed files are checked again (their findings are kept).
         memo = self.check_memo if self.serving else None
         for diagnostic in sorted(Runner(self.project, options).run_all(memo=memo)):
@@ -324,8 +329,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.config.binder_pdf and self.project is not None:
             from .binder import BinderError, BinderOptions, make_binder, site_resolver
 
-            base = Path(config.config_file_path or ".").resolve().parent
-            options = BinderOptions(today=_today(), site_url=self._qr_url(config), cache_dir=base / CACHE_DIR)
+            options = BinderOptions(today=_today(), site_url=self._qr_url(config), cache_dir=_cache_dir(config))
             bodies, resolve = site_resolver(self.rendered)
             try:
                 output, pages, _ = make_binder(
@@ -340,8 +344,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.config.check_site and not self.serving:  # a publishing check: `mkdocs build` runs it
             from .checks.links import check_site
 
-            base = Path(config.config_file_path or ".").resolve().parent
-            for diagnostic in check_site(site_dir, "site", base / CACHE_DIR):
+            for diagnostic in check_site(site_dir, "site", _cache_dir(config)):
                 log.warning(diagnostic.text())
         if self.stage is not None:
             stage, self.stage = self.stage, None
