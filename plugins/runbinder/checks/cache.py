@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_atomically
+from ..diagnostics import Diagnostic
 
 FILE_NAME = "verdicts.json"
 FORMAT = 1
@@ -58,6 +59,29 @@ def code_digest() -> str:
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def diagnostic_row(diagnostic: Diagnostic) -> list[Any]:
+    """A finding as a cache file keeps it."""
+    return [diagnostic.path, diagnostic.line, diagnostic.col, diagnostic.level, diagnostic.message, diagnostic.rule]
+
+
+def diagnostics_from_rows(rows: object) -> list[Diagnostic] | None:
+    """The findings a cache entry holds (``diagnostic_row``), or None when it is not what was written: a miss."""
+    if not isinstance(rows, list):
+        return None
+    out = []
+    for row in rows:
+        if not (
+            isinstance(row, list)
+            and len(row) == 6
+            and all(isinstance(row[i], str) for i in (0, 4, 5))
+            and all(type(row[i]) is int for i in (1, 2))
+            and row[3] in ("error", "warning")
+        ):
+            return None
+        out.append(Diagnostic(*row))
+    return out
 
 
 def tool_version(executable: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime
 import email.utils
 import fnmatch
@@ -38,7 +39,7 @@ from ..diagnostics import Diagnostic, Level
 from ..urls import is_safe, scheme
 from ..validate import Project, iter_items
 from . import Item, PathT, apply_ignores
-from .cache import VerdictCache, code_digest
+from .cache import VerdictCache, code_digest, diagnostic_row, diagnostics_from_rows
 
 DEFAULT_SKIP_HOSTS = (
     "example.com",
@@ -294,15 +295,13 @@ def check_site(site_dir: Path, display_root: str | None = None, cache_dir: Path 
     out = []
     for rel in sorted(texts):
         key = store.key("site findings", version, everything, f"{rel}\0{digests[rel]}") if store is not None else ""
-        kept = store.get(key) if store is not None else None
-        if isinstance(kept, list) and all(_finding_shape(entry) for entry in kept):
-            out += [Diagnostic(f"{shown}/{rel}", *entry) for entry in kept]
-            continue
-        refs = (read[rel] if rel in read else _read(texts[rel].decode("utf-8", errors="replace")))[1]
-        located = _located(rel, texts[rel], [(a, v, verdict) for a, v in refs if (verdict := judge(rel, a, v))])
-        if store is not None:
-            store.put(key, [[d.line, d.col, d.level, d.message, d.rule] for d in located])
-        out += [Diagnostic(f"{shown}/{rel}", d.line, d.col, d.level, d.message, d.rule) for d in located]
+        located = diagnostics_from_rows(store.get(key)) if store is not None else None
+        if located is None:
+            refs = (read[rel] if rel in read else _read(texts[rel].decode("utf-8", errors="replace")))[1]
+            located = _located(rel, texts[rel], [(a, v, verdict) for a, v in refs if (verdict := judge(rel, a, v))])
+            if store is not None:
+                store.put(key, [diagnostic_row(d) for d in located])
+        out += [dataclasses.replace(d, path=f"{shown}/{rel}") for d in located]
     if store is not None:
         store.save()  # a convenience: one that cannot be written only costs the next build time
     return out
@@ -322,18 +321,6 @@ def _located(rel: str, text: bytes, found: list[tuple[str, str, tuple[str, str]]
         line, col = positions.pop(0) if positions else (1, 1)
         located.append(Diagnostic(rel, line, col, "error", message, code))
     return sorted(located, key=lambda d: (d.line, d.col))
-
-
-def _finding_shape(entry: object) -> bool:
-    return (
-        isinstance(entry, list)
-        and len(entry) == 5
-        and type(entry[0]) is int
-        and type(entry[1]) is int
-        and entry[2] in ("error", "warning")
-        and isinstance(entry[3], str)
-        and isinstance(entry[4], str)
-    )
 
 
 # --------------------------------------------------------------------------- online

@@ -15,7 +15,7 @@ from ..diagnostics import Diagnostic, Level
 from ..sitemap import page_paths
 from ..validate import Project, safe_view
 from . import Item, PathT, select
-from .cache import VerdictCache, code_digest
+from .cache import VerdictCache, code_digest, diagnostic_row, diagnostics_from_rows
 from .commands import CommandChecker, command_items, find_shellcheck, template_items
 from .freshness import check_freshness, freshness_items
 from .links import OnlineOptions, check_link, check_online, link_items, markdown_link_items
@@ -231,26 +231,15 @@ class Runner:
 
     def _stored(self, version: str, key: tuple[str, str, str]) -> list[Diagnostic] | None:
         assert self.findings is not None
-        stored = self.findings.get(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"))
-        if not isinstance(stored, list):
-            return None
-        out = []
-        for entry in stored:
-            if not (
-                isinstance(entry, list)
-                and len(entry) == 6
-                and all(isinstance(entry[i], str) for i in (0, 3, 4, 5))
-                and all(type(entry[i]) is int for i in (1, 2))
-                and entry[3] in ("error", "warning")
-            ):
-                return None  # not what _store writes: judged again
-            out.append(Diagnostic(*entry))
-        return out
+        return diagnostics_from_rows(self.findings.get(self._key(version, key)))
 
     def _store(self, version: str, key: tuple[str, str, str], found: list[Diagnostic]) -> None:
         assert self.findings is not None
-        verdict = [[d.path, d.line, d.col, d.level, d.message, d.rule] for d in found]
-        self.findings.put(VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}"), verdict)
+        self.findings.put(self._key(version, key), [diagnostic_row(d) for d in found])
+
+    @staticmethod
+    def _key(version: str, key: tuple[str, str, str]) -> str:
+        return VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}")
 
     def _context(self) -> str:
         """What an item's findings depend on besides its own file: every catalog (tools, variables, contacts), the
