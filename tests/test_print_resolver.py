@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import urllib.parse
-
 import pytest
 
-from runbinder.binder import site_resolver
+from runbinder.binder import resolve_from_url, site_resolver
 
 RENDERED = {
     "index.md": ("", ""),
@@ -37,17 +35,9 @@ PATHS = [
 
 
 def _from_the_page(page: str, path: str) -> str | None:
-    url_of = {src: url for src, (url, _) in RENDERED.items()}
-    src_of = {url: src for src, url in url_of.items()}
-    joined = urllib.parse.urljoin("http://site.invalid/" + url_of.get(page, page), path)
-    parts = urllib.parse.urlsplit(joined)
-    if parts.netloc != "site.invalid":
-        return None
-    target = urllib.parse.unquote(parts.path.lstrip("/"))
-    for candidate in (target, target + "/", target.removesuffix("index.html")):
-        if candidate in src_of:
-            return src_of[candidate]
-    return target
+    """The reference: the link resolved against the page's own URL, with nothing remembered."""
+    src_of = {url: src for src, (url, _) in RENDERED.items()}
+    return resolve_from_url(RENDERED[page][0], path, src_of)
 
 
 @pytest.mark.parametrize("page", list(RENDERED))

@@ -288,15 +288,7 @@ def site_resolver(rendered: Mapping[str, tuple[str, str]]) -> tuple[dict[str, st
     # resolved once per folder.
     @functools.lru_cache(maxsize=1 << 16)
     def in_folder(folder: str, path: str) -> str | None:
-        joined = urllib.parse.urljoin("http://site.invalid/" + folder, path)
-        parts = urllib.parse.urlsplit(joined)
-        if parts.netloc != "site.invalid":
-            return None
-        target = urllib.parse.unquote(parts.path.lstrip("/"))
-        for candidate in (target, target + "/", target.removesuffix("index.html")):
-            if candidate in src_of:
-                return src_of[candidate]
-        return target
+        return resolve_from_url(folder, path, src_of)
 
     def resolve(page: str, path: str) -> str | None:
         url = url_of.get(page, page)
@@ -305,6 +297,20 @@ def site_resolver(rendered: Mapping[str, tuple[str, str]]) -> tuple[dict[str, st
         return in_folder(url[: url.rfind("/") + 1], path)
 
     return bodies, resolve
+
+
+def resolve_from_url(base: str, path: str, src_of: Mapping[str, str]) -> str | None:
+    """What a link ``path`` written on the site page at URL ``base`` names: a page's source path (``src_of``: URL ->
+    source path), else the site path it leads to, or None when it leaves the site."""
+    joined = urllib.parse.urljoin("http://site.invalid/" + base, path)
+    parts = urllib.parse.urlsplit(joined)
+    if parts.netloc != "site.invalid":
+        return None
+    target = urllib.parse.unquote(parts.path.lstrip("/"))
+    for candidate in (target, target + "/", target.removesuffix("index.html")):
+        if candidate in src_of:
+            return src_of[candidate]
+    return target
 
 
 def print_page(
