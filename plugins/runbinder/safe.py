@@ -59,6 +59,7 @@ ALLOWED_TAGS = frozenset(
 
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
+    "span": {"data-rb-sev"},  # a severity badge's level (see ALLOWED_CLASSES)
     "img": {"src", "alt", "title"},
     "abbr": {"title"},
     "ol": {"start"},
@@ -82,7 +83,9 @@ def _pygments_classes() -> set[str]:
 
 ALLOWED_CLASSES: dict[str, set[str]] = {
     "div": {"highlight", "rb-md"},
-    "span": {"task-list-indicator", *_pygments_classes()},
+    # rb-sev: a severity badge in a table built as HTML (Renderer.badge_html), coloured by severity.css from its
+    # data-rb-sev. At worst a Markdown field could draw a badge of its own: text, never markup.
+    "span": {"task-list-indicator", "rb-sev", *_pygments_classes()},
     "label": {"task-list-control"},
     "ul": {"task-list"},
     "li": {"task-list-item"},
@@ -101,10 +104,6 @@ INTERACTIVE_CLASSES: dict[str, set[str]] = {
     "p": {"rb-var-note"},
 }
 INTERACTIVE_ATTRIBUTES: dict[str, set[str]] = {"span": {"data-rb-var"}, "dt": {"data-rb-var"}}
-# A severity badge in a table built as HTML (Renderer.badge_html): ``span.rb-sev`` whose ``data-rb-sev`` names the
-# level; severity.css colours it. At worst a Markdown field could draw a badge of its own: text, never markup.
-INTERACTIVE_CLASSES["span"].add("rb-sev")
-INTERACTIVE_ATTRIBUTES["span"].add("data-rb-sev")
 for _tag, _names in INTERACTIVE_CLASSES.items():
     ALLOWED_CLASSES.setdefault(_tag, set()).update(_names)
 for _tag, _names in INTERACTIVE_ATTRIBUTES.items():

@@ -208,11 +208,12 @@ class Renderer:
 
     def badge_html(self, ident: str | None, here: str) -> str:
         """``badge`` as HTML: ``span.rb-sev`` naming its level in ``data-rb-sev`` (severity.css colours it)."""
-        if not ident or ident not in self.index["severities"]:
+        level = self._level(ident)
+        if level is None:
             return "not set"
-        text = safe.html_text(self.severity_label(self.index["severities"][ident].data))
-        key = safe.css_ident(ident)
+        label, key = level
         href = self.context(here).href(f"{PAGES['severity']}#severity-{key}")
+        text = safe.html_text(label)
         return f'<a href="{safe.html_attr(href)}"><span class="rb-sev" data-rb-sev="{key}">{text}</span></a>'
 
     def recipient(self, ident: str, here: str) -> str:
@@ -258,13 +259,18 @@ class Renderer:
 
     def badge(self, ident: str | None, here: str) -> str:
         """A severity badge that reads in black and white: the colour is decoration, the text says the level."""
-        if not ident or ident not in self.index["severities"]:
+        level = self._level(ident)
+        if level is None:
             return "not set"
-        sev = self.index["severities"][ident].data
-        text = safe.md_text(self.severity_label(sev))
+        label, key = level
         page = rel(here, PAGES["severity"])
-        key = safe.css_ident(ident)
-        return f'[<span class="rb-sev rb-sev-{key}">{text}</span>]({page}#severity-{key})'
+        return f'[<span class="rb-sev rb-sev-{key}">{safe.md_text(label)}</span>]({page}#severity-{key})'
+
+    def _level(self, ident: str | None) -> tuple[str, str] | None:
+        """(label, CSS key) of a severity level, or None when there is none by that id."""
+        if not ident or ident not in self.index["severities"]:
+            return None
+        return self.severity_label(self.index["severities"][ident].data), safe.css_ident(ident)
 
     def links(self, links: Iterable[Data], here: str) -> str:
         """A list of links written in the YAML, with their descriptions (Markdown)."""
