@@ -219,8 +219,11 @@ def _section_id(page: str) -> str:
 
 
 _HREF = re.compile(r'href="([^"]*)"')
-_SRC = re.compile(r'\bsrc="([^"]*)"')
-_ID = re.compile(r'\bid="([^"]*)"')
+# src= and id= count only where a word starts (grid= is no id=), as a \b before them would say; _word_start checks
+# that on each match, because a pattern that does not start with a literal makes re try every position (30 times
+# slower on print.html).
+_SRC = re.compile(r'src="([^"]*)"')
+_ID = re.compile(r'id="([^"]*)"')
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 Resolver = Callable[[str, str], "str | None"]
@@ -236,7 +239,7 @@ def _localise(body: str, page: str, known: dict[str, str], resolve: Resolver = m
     """Prefix ids with the page, turn links between site pages into links inside the binder, and give every other
     relative link and image the path from the site root (the binder and print.html stand at the root)."""
     prefix = _page_key(page)
-    body = _ID.sub(lambda m: f'id="{prefix}--{m.group(1)}"', body)
+    body = _ID.sub(lambda m: f'id="{prefix}--{m.group(1)}"' if _word_start(m) else m.group(0), body)
 
     def href(match: re.Match[str]) -> str:
         target = html.unescape(match.group(1))
@@ -257,12 +260,18 @@ def _localise(body: str, page: str, known: dict[str, str], resolve: Resolver = m
 
     def src(match: re.Match[str]) -> str:
         target = html.unescape(match.group(1))
-        if _SCHEME.match(target) or target.startswith("//"):
+        if not _word_start(match) or _SCHEME.match(target) or target.startswith("//"):
             return match.group(0)  # data: images (the sanitizer allows no remote ones)
         resolved = resolve(page, target)
         return f'src="{html.escape(resolved)}"' if resolved and not resolved.startswith("../") else match.group(0)
 
     return _SRC.sub(src, _HREF.sub(href, body))
+
+
+def _word_start(match: re.Match[str]) -> bool:
+    """Whether ``match`` begins a word: what \\b before it would require (re's \\w is str.isalnum() or "_")."""
+    start = match.start()
+    return start == 0 or not ((before := match.string[start - 1]).isalnum() or before == "_")
 
 
 # Print only: a "Referenced by" section (backlinks help on screen; on paper they mostly made pages of their own).
