@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runbinder.checks.links import _Page, _read, _scan, check_site
+from runbinder.checks.links import _Page, _read, _scan, check_site, page_reading
 
 TRICKY = [
     '<a href="x.html">a</a><A HREF="Y.html" ID="Up">b</A>',
@@ -188,3 +188,29 @@ def test_kept_site_findings_of_the_wrong_shape_are_misses(tmp_path: Path) -> Non
     assert check_site(site, "site", cache) == first
     (cache / "site.json").write_bytes(b"\x00 not json")
     assert check_site(site, "site", cache) == first
+
+
+def test_pages_read_ahead_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build reads each page as it is written (page_reading) and hands the readings to the check: it reads no
+    page it was given, finds what it finds reading them itself, and reads a page that changed since."""
+    import runbinder.checks.links as links
+
+    site = tmp_path / "site"
+    _site(site)
+    readings = dict(page_reading(p.read_bytes()) for p in site.rglob("*.html"))
+    read: list[str] = []
+    original = links._read
+
+    def counting(text: str) -> Any:
+        read.append(text)
+        return original(text)
+
+    monkeypatch.setattr(links, "_read", counting)
+    assert check_site(site, "site", readings=readings) == check_site(site, "site")
+    assert len(read) == len(readings)  # only the second check read pages
+
+    read.clear()
+    _site(site, target_ids="<h2>x</h2>")  # the target changed after it was read ahead: its old reading is not used
+    found = check_site(site, "site", readings=readings)
+    assert [(d.path, d.rule) for d in found] == [("site/index.html", "site.anchor"), ("site/index.html", "site.link")]
+    assert len(read) == 1

@@ -25,7 +25,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -211,13 +211,31 @@ def _read(text: str) -> tuple[set[str], list[tuple[str, str]]]:
     return ids, refs
 
 
-def check_site(site_dir: Path, display_root: str | None = None, cache_dir: Path | None = None) -> list[Diagnostic]:
+Reading = tuple[set[str], list[tuple[str, str]]]  # a page's ids and its references, as _read returns them
+
+
+def page_reading(data: bytes) -> tuple[str, Reading]:
+    """The digest of a page's bytes and what it holds: read ahead (while the build writes the other pages), it is
+    passed to check_site as one of its ``readings``."""
+    return _page_digest(data), _read(data.decode("utf-8", errors="replace"))
+
+
+def _page_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def check_site(
+    site_dir: Path,
+    display_root: str | None = None,
+    cache_dir: Path | None = None,
+    readings: Mapping[str, Reading] | None = None,
+) -> list[Diagnostic]:
     """Every relative href/src and #fragment in every HTML file under ``site_dir`` resolves. No network.
 
     With ``cache_dir``, what a page holds and what it was found to lack are kept between builds (``site.json``, a
     VerdictCache file): a page's ids under the digest of its bytes, its findings under that digest and the digest
     of the whole site's files, folders and ids, which is all a page's findings depend on. An unchanged site is
-    checked without parsing a page."""
+    checked without parsing a page. ``readings`` are pages already read (page_reading), by digest."""
     texts: dict[str, bytes] = {}
     present: set[str] = set()
     folders: set[str] = set()
@@ -232,12 +250,17 @@ def check_site(site_dir: Path, display_root: str | None = None, cache_dir: Path 
     # Findings are keyed by the whole site, which changes with every edit: kept for a day.
     store = VerdictCache(cache_dir, name="site.json", max_age_days=1) if cache_dir is not None else None
     version = f"{code_digest()} selectolax {importlib.metadata.version('selectolax')}"
-    digests = {rel: hashlib.blake2b(text, digest_size=16).hexdigest() for rel, text in texts.items()}
-    read: dict[str, tuple[set[str], list[tuple[str, str]]]] = {}
+    digests = {rel: _page_digest(text) for rel, text in texts.items()}
+    read: dict[str, Reading] = {}
     ids: dict[str, set[str]] = {}
     for rel, text in texts.items():
         kept = store.get(store.key("site ids", version, "", digests[rel])) if store is not None else None
-        if isinstance(kept, list) and all(isinstance(i, str) for i in kept):
+        if readings is not None and digests[rel] in readings:
+            read[rel] = readings[digests[rel]]
+            ids[rel] = read[rel][0]
+            if store is not None and kept is None:
+                store.put(store.key("site ids", version, "", digests[rel]), sorted(ids[rel]))
+        elif isinstance(kept, list) and all(isinstance(i, str) for i in kept):
             ids[rel] = set(kept)
         else:
             read[rel] = _read(text.decode("utf-8", errors="replace"))
@@ -277,9 +300,9 @@ def check_site(site_dir: Path, display_root: str | None = None, cache_dir: Path 
             return "missing", target, ""
         return "page", target, urllib.parse.unquote(parts.fragment)
 
-    def judge(rel: str, attr: str, value: str) -> tuple[str, str] | None:
-        """(message, code) when the reference does not resolve."""
-        kind, target, fragment = resolve(posixpath.dirname(rel), value)
+    def judge(rel: str, folder: str, attr: str, value: str) -> tuple[str, str] | None:
+        """(message, code) when the reference does not resolve from page ``rel`` (in ``folder``)."""
+        kind, target, fragment = resolve(folder, value)
         if kind == "self":
             target = rel
         elif kind == "external":
@@ -298,7 +321,9 @@ def check_site(site_dir: Path, display_root: str | None = None, cache_dir: Path 
         located = diagnostics_from_rows(store.get(key)) if store is not None else None
         if located is None:
             refs = (read[rel] if rel in read else _read(texts[rel].decode("utf-8", errors="replace")))[1]
-            located = _located(rel, texts[rel], [(a, v, verdict) for a, v in refs if (verdict := judge(rel, a, v))])
+            folder = posixpath.dirname(rel)
+            verdicts = {ref: judge(rel, folder, *ref) for ref in set(refs)}  # a page repeats most of its links
+            located = _located(rel, texts[rel], [(a, v, verdict) for a, v in refs if (verdict := verdicts[a, v])])
             if store is not None:
                 store.put(key, [diagnostic_row(d) for d in located])
         out += [dataclasses.replace(d, path=f"{shown}/{rel}") for d in located]
