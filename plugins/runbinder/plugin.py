@@ -9,9 +9,11 @@ killed at any moment leaves the last good site complete (``publish``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,13 @@ from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.livereload import LiveReloadServer
-from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
-from . import csp, publish, safe
+from . import csp, publish, safe, sidework
 from .alerts import Coverage
 from .alerts import check as check_alerts
+from .diagnostics import Diagnostic
 from .loader import Document, digest
 from .render.lists import alerts_page
 from .render.site import SiteRenderer, severity_css
@@ -148,6 +151,11 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.rendered: dict[str, tuple[str, str]] = {}  # each page's URL and HTML content, by source path
         self.check_memo: dict[tuple[str, str, str], list[Any]] = {}  # findings by (context, file digest, item)
         self.page_memo: dict[str, Any] = {}  # runbook pages of the last build, with what each depended on
+        # `mkdocs build` runs its checks, and makes print.html, beside MkDocs in forked children (sidework):
+        self.checks: Callable[[], list[Diagnostic]] | None = None
+        self.side: sidework.Child[tuple[list[Diagnostic], list[Diagnostic]]] | None = None
+        self.written: str | None = None  # the page MkDocs writes after this event (sent to the checks when written)
+        self.printing: sidework.Child[bool] | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -272,8 +280,22 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.config.staged and not self.serving:
             self.stage = publish.Stage.begin(Path(config.site_dir), keep_existing=self.dirty)
             config.site_dir = str(self.stage.staging)
+        self.checks = self._checks(config)
+        self.written = None
+        site = Path(config.site_dir) if self.config.check_site and not self.serving else None
+        # `mkdocs build` checks the commands, and reads each page for the site link check as soon as it is written,
+        # in a forked child while MkDocs renders (sidework). `mkdocs serve` checks in process, keeping findings.
+        if (self.checks is not None or site is not None) and not self.serving and sidework.can_fork():
+            self.side = sidework.Child(functools.partial(_side_checks, self.checks, site, _cache_dir(config)), "checks")
+            log.debug(f"runbinder: checks run beside the build, in process {self.side.pid}")
+        elif self.checks is not None:
+            for diagnostic in self.checks():
+                log.warning(diagnostic.text())
+
+    def _checks(self, config: MkDocsConfig) -> Callable[[], list[Diagnostic]] | None:
+        """The command and link checks of the runbooks, as configured; None when they are off."""
         if self.config.checks == "off" or self.project is None:
-            return
+            return None
         from .checks.runner import CheckOptions, Runner
 
         options = CheckOptions(
@@ -285,8 +307,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         options.online_options.cache_dir = options.cache_dir = _cache_dir(config)
         # Under `mkdocs serve` only the items of changed files are checked again (their findings are kept).
         memo = self.check_memo if self.serving else None
-        for diagnostic in sorted(Runner(self.project, options).run_all(memo=memo)):
-            log.warning(diagnostic.text())
+        project = self.project
+        return lambda: sorted(Runner(project, options).run_all(memo=memo))
 
     def on_page_content(self, html: str, /, *, page: Any, config: MkDocsConfig, files: Files) -> str:
         # A diagram's source is not text to find: Material's search (which reads page.content after this event)
@@ -308,24 +330,55 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
 
     @event_priority(-100)  # after plugins that add inline scripts (mermaid2), so they are seen and hashed
     def on_post_page(self, output: str, /, *, page: Any, config: MkDocsConfig) -> str:
+        if self.side is not None:  # MkDocs writes a page after this event: the one before this page is written
+            if self.written is not None:
+                self.side.send(("written", self.written))
+            self.written = page.file.abs_dest_path
         if self.policy is None:
             return output
         return self.policy.apply(output)
 
+    @event_priority(100)  # first: print.html is assembled in a child while the other plugins finish
+    def _post_build_first(self, *, config: MkDocsConfig) -> None:
+        if self.serving or not sidework.can_fork():
+            return  # made in process, by _post_build_last
+        work = self._print_page(config)
+        if work is not None:
+            self.printing = sidework.Child(lambda inbox: work(), "print.html")
+            log.debug(f"runbinder: print.html is made beside the build, in process {self.printing.pid}")
+
+    def _print_page(self, config: MkDocsConfig) -> Callable[[], bool] | None:
+        """What writes print.html, or None when this build makes none."""
+        if not self.config.print_page or self.project is None:
+            return None
+        large = len(self.project.index.runbooks) > self.config.nav_full_limit
+        if self.serving and large:
+            log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
+            return None
+        from .atomic import write_atomically
+        from .binder import BinderOptions, print_page
+
+        index, rendered, pdf_link = self.project.index, self.rendered, self.config.binder_pdf
+        options = BinderOptions(today=_today(), site_url=self._qr_url(config))
+        path = Path(config.site_dir) / PRINT_PAGE
+
+        def work() -> bool:
+            html = print_page(index, options, rendered, MERMAID_JS, pdf_link)
+            write_atomically(path, html.encode("utf-8"), sync=False)
+            return True
+
+        return work
+
     @event_priority(-1000)  # last: after search and offline have written their files
-    def on_post_build(self, *, config: MkDocsConfig) -> None:
+    def _post_build_last(self, *, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
         site_dir = Path(config.site_dir)
-        large = self.project is not None and len(self.project.index.runbooks) > self.config.nav_full_limit
-        if self.config.print_page and self.project is not None and self.serving and large:
-            log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
-        elif self.config.print_page and self.project is not None:
-            from .atomic import write_atomically
-            from .binder import BinderOptions, print_page
-
-            options = BinderOptions(today=_today(), site_url=self._qr_url(config))
-            html = print_page(self.project.index, options, self.rendered, MERMAID_JS, self.config.binder_pdf)
-            write_atomically(site_dir / PRINT_PAGE, html.encode("utf-8"), sync=False)
+        printing, self.printing = self.printing, None
+        printed = printing is not None and printing.result() is not None
+        if printing is not None and not printed:
+            log.debug(f"runbinder: print.html is made here; its child failed: {printing.failure}")
+        if not printed and (work := self._print_page(config)) is not None:
+            work()
         if self.config.binder_pdf and self.project is not None:
             from .binder import BinderError, BinderOptions, make_binder, site_resolver
 
@@ -341,11 +394,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             else:
                 published = (self.stage.target if self.stage else site_dir) / self.config.binder_pdf
                 log.info(f"binder printed to {published} ({pages} pages; {output.name} in the new site)")
-        if self.config.check_site and not self.serving:  # a publishing check: `mkdocs build` runs it
-            from .checks.links import check_site
-
-            for diagnostic in check_site(site_dir, "site", _cache_dir(config)):
-                log.warning(diagnostic.text())
+        for diagnostic in self._findings(config):
+            log.warning(diagnostic.text())
         if self.stage is not None:
             stage, self.stage = self.stage, None
             config.site_dir = str(stage.target)
@@ -359,7 +409,35 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             else:
                 stage.commit()
 
+    on_post_build = CombinedEvent(_post_build_first, _post_build_last)
+
+    def _findings(self, config: MkDocsConfig) -> list[Diagnostic]:
+        """The findings of the checks that `mkdocs build` runs beside the build, or here when their child failed."""
+        site = self.config.check_site and not self.serving  # a publishing check: `mkdocs build` runs it
+        if self.side is not None:
+            side, self.side = self.side, None
+            if self.written is not None:
+                side.send(("written", self.written))
+            side.send(("finish", None))
+            outcome = side.result()
+            if outcome is not None:
+                checked, site_found = outcome
+                return [*checked, *site_found]
+            log.debug(f"runbinder: the checks are run here; their child failed: {side.failure}")
+            found = self.checks() if self.checks is not None else []
+        else:
+            found = []  # the checks ran in on_pre_build
+        if site:
+            from .checks.links import check_site
+
+            found += check_site(Path(config.site_dir), "site", _cache_dir(config))
+        return found
+
     def on_build_error(self, *, error: Exception) -> None:
+        for child in (self.side, self.printing):
+            if child is not None:
+                child.cancel()
+        self.side = self.printing = None
         if self.stage is not None:
             stage, self.stage = self.stage, None
             stage.abandon()
@@ -473,3 +551,25 @@ def _configure_markdown(config: MkDocsConfig, diagrams: str = "material") -> Non
         from pymdownx.superfences import fence_code_format
 
         fences.append({"name": "mermaid", "class": "mermaid", "format": fence_code_format})
+
+
+def _side_checks(
+    checks: Callable[[], list[Diagnostic]] | None, site: Path | None, cache_dir: Path, inbox: sidework.Inbox[Any]
+) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """In the child: the checks, then each page as MkDocs writes it, then the site link check over all of them."""
+    from .checks.links import Reading, check_site, page_reading
+
+    found = checks() if checks is not None else []
+    readings: dict[str, Reading] = {}
+    while (message := inbox.get()) is not None:
+        kind, path = message
+        if kind == "finish":
+            return found, check_site(site, "site", cache_dir, readings) if site is not None else []
+        if site is not None:
+            try:
+                data = Path(path).read_bytes()
+            except OSError:
+                continue  # check_site reads what is there at the end
+            key, reading = page_reading(data)
+            readings[key] = reading
+    raise EOFError("the build ended before its checks")

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import yaml
 
+from .. import sidework
 from ..diagnostics import Diagnostic, Level
 from ..languages import canonical
 from ..loader import MAX_EXPANDED_NODES, Document
@@ -954,11 +955,15 @@ def _parser_thread() -> ThreadPoolExecutor:
     """One worker thread with a large stack, started now (a pool starts its threads on first use)."""
     previous = threading.stack_size(_PARSER_STACK_BYTES)
     try:
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbinder-parser")
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=sidework.PARSER_THREAD)
         pool.submit(int).result()
     finally:
         threading.stack_size(previous)
     return pool
+
+
+# A forked child (sidework) has only the thread that forked: the pool's own thread is not in it, so it makes its own.
+os.register_at_fork(after_in_child=_parser_thread.cache_clear)
 
 
 def _native(parse: Callable[[str], object], text: str) -> None:

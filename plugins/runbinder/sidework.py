@@ -1,0 +1,114 @@
+"""Work a `mkdocs build` does beside MkDocs, on another core.
+
+MkDocs renders pages on one core. The command checks, reading the written pages for the site link check, and
+assembling print.html need nothing MkDocs is still to do, so a build runs them in a forked copy of itself while
+MkDocs goes on (a machine with two cores has one idle). The child starts with everything the parent had loaded and
+sends its result back through a pipe. It is only a way of doing the same work sooner: whenever a child cannot be
+started, fails or dies, the caller does the work itself, in process, exactly as it would have without one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+Inbox = queue.SimpleQueue  # the messages the parent sent, in order; None once the parent closed its end
+# The name of runbinder's own parser threads (checks.commands). One is idle whenever the main thread runs, and a
+# forked child starts its own, so a fork from a process that has one is safe.
+PARSER_THREAD = "runbinder-parser"
+
+
+def can_fork() -> bool:
+    """Whether a child may be forked from here. A forked child starts with only the thread that forked, so a lock
+    another thread held stays locked in it for ever: only when every other thread is one of runbinder's own idle
+    parser threads (which the child replaces: checks.commands), on Linux (where fork is dependable and the
+    default), and when this process may run on a second core."""
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.current_thread() is threading.main_thread()
+        and all(t.name.startswith(PARSER_THREAD) for t in others)
+        and len(os.sched_getaffinity(0)) > 1
+    )
+
+
+class Child(Generic[T]):
+    """``work(inbox)`` running in a forked copy of this process. ``send`` puts a message in its inbox; ``result``
+    waits for what ``work`` returned, or None when it raised or the child died (the caller then does the work)."""
+
+    def __init__(self, work: Callable[[Inbox[Any]], T], name: str) -> None:
+        context = multiprocessing.get_context("fork")
+        inbox_end, self._outbox = context.Pipe(duplex=False)
+        self._results, result_end = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_run, args=(work, inbox_end, result_end, (self._outbox, self._results)), name=name, daemon=True
+        )
+        self._process.start()
+        inbox_end.close()
+        result_end.close()
+        self.failure: str | None = None  # what went wrong in the child, for a debug log
+        self.pid = self._process.pid
+
+    def send(self, message: Any) -> None:
+        with contextlib.suppress(OSError, ValueError):  # the child is gone: result() says so
+            self._outbox.send(message)
+
+    def result(self) -> T | None:
+        try:
+            status, value = self._results.recv()  # EOFError once the child ended without sending
+        except (EOFError, OSError):
+            self._close()
+            self.failure = f"the child ended with exit code {self._process.exitcode} and sent nothing"
+            return None
+        self._close()
+        if status != "ok":
+            self.failure = value
+            return None
+        return value  # type: ignore[no-any-return]
+
+    def cancel(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._close()
+
+    def _close(self) -> None:
+        self._outbox.close()
+        self._results.close()
+        self._process.join(timeout=5)
+
+
+def _run(work: Callable[[Inbox[Any]], Any], inbox_end: Any, result_end: Any, parents: tuple[Any, ...]) -> None:
+    for end in parents:  # the parent's ends, copied by fork: closed, so that the parent closing them is seen here
+        end.close()
+    with contextlib.suppress(OSError):
+        os.nice(5)  # MkDocs, in the parent, goes first; the child (and the tools it runs) take the time left over
+    inbox: Inbox[Any] = queue.SimpleQueue()
+
+    def read() -> None:  # drains the pipe at once, so that the parent never waits on a full one
+        try:
+            while (message := inbox_end.recv()) is not None:
+                inbox.put(message)
+        except (EOFError, OSError):
+            pass
+        inbox.put(None)
+
+    threading.Thread(target=read, name="runbinder-inbox", daemon=True).start()
+    try:
+        outcome: tuple[str, Any] = ("ok", work(inbox))
+    except BaseException:  # an interrupt as well: the parent decides what happens next
+        outcome = ("failed", traceback.format_exc())
+    try:
+        result_end.send(outcome)
+    except (OSError, ValueError):
+        pass  # the parent is gone
+    except Exception:  # a result pickle cannot carry
+        result_end.send(("failed", traceback.format_exc()))

@@ -1,0 +1,210 @@
+"""`mkdocs build` runs its checks and makes print.html in forked children (runbinder.sidework) while MkDocs renders.
+The children are only a way of doing the same work sooner: the findings, the site and the exit status are those of
+the build without them, and a child that fails or dies costs time, never a finding."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+
+from runbinder import plugin, sidework
+from tests.conftest import copy_site_project, mkdocs_build
+
+
+def _echo(inbox: sidework.Inbox[Any]) -> list[Any]:
+    got = []
+    while (message := inbox.get()) is not None and message != "end":
+        got.append(message)
+    return got
+
+
+def test_a_child_returns_what_its_work_returned_with_the_messages_in_order() -> None:
+    child = sidework.Child(_echo, "echo")
+    for n in range(500):
+        child.send(("written", f"page-{n}.html"))
+    child.send("end")
+    assert child.result() == [("written", f"page-{n}.html") for n in range(500)]
+    assert child.failure is None
+
+
+def test_a_child_that_raises_or_dies_returns_none_and_says_why() -> None:
+    def fails(inbox: sidework.Inbox[Any]) -> None:
+        raise LookupError("no such page")
+
+    child = sidework.Child(fails, "fails")
+    assert child.result() is None
+    assert "LookupError: no such page" in (child.failure or "")
+
+    def dies(inbox: sidework.Inbox[Any]) -> None:
+        os._exit(3)
+
+    child = sidework.Child(dies, "dies")
+    assert child.result() is None
+    assert "exit code 3" in (child.failure or "")
+
+
+def test_the_parent_never_waits_on_a_busy_child() -> None:
+    """The child drains its pipe while its work is busy: the parent's messages (far more than a pipe holds) are
+    all sent although the work reads none of them for a minute."""
+
+    def busy(inbox: sidework.Inbox[Any]) -> None:
+        time.sleep(60)
+
+    child = sidework.Child(busy, "busy")
+    page = "x" * 100_000
+
+    def send_all() -> None:
+        for _ in range(200):
+            child.send(("page", page))
+
+    sender = threading.Thread(target=send_all)
+    started = time.monotonic()
+    sender.start()
+    sender.join(timeout=30)
+    try:
+        assert not sender.is_alive(), "the parent waited on a full pipe"
+    finally:
+        child.cancel()
+    assert time.monotonic() - started < 30  # cancel killed the sleeping child at once
+
+
+def test_no_child_is_forked_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not sidework.can_fork()
+    finally:
+        stop.set()
+        other.join()
+
+
+# -- the plugin: the same build with and without children
+
+
+@pytest.fixture(scope="module")
+def broken_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled site with a finding of each kind: a command check's and the site link check's."""
+    project = copy_site_project(tmp_path_factory.mktemp("sidework"))
+    runbook = project / "runbooks" / "authos-api" / "authos-api-disk-space-critical.yaml"
+    text = runbook.read_text(encoding="utf-8")
+    runbook.write_text(text.replace("destructive: true", "destructive: false", 1), encoding="utf-8")
+    (project / "docs" / "links.md").write_text(
+        '# Links\n\n<a href="gone.html">gone</a> and <a href="about.html#no-such-part">a part</a>\n', encoding="utf-8"
+    )
+    return project
+
+
+def _build(project: Path, site: Path, caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str]]:
+    """An in-process `mkdocs build` (no cache, so each build checks everything): its warnings and its debug
+    messages, in order."""
+    caplog.clear()
+    config = load_config(str(project / "mkdocs.yml"), site_dir=str(site))
+    config.plugins.on_startup(command="build", dirty=False)
+    with caplog.at_level(logging.DEBUG, logger="mkdocs"):
+        build(config)
+    records = [r for r in caplog.records if r.name.startswith("mkdocs")]
+    return (
+        [r.getMessage() for r in records if r.levelno >= logging.WARNING],
+        [r.getMessage() for r in records if r.levelno == logging.DEBUG],
+    )
+
+
+@pytest.fixture
+def no_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    counter = iter(range(1000))
+    monkeypatch.setattr(plugin, "_cache_dir", lambda config: tmp_path / f"cache-{next(counter)}")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795305600")
+
+
+def _site(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.usefixtures("no_cache")
+def test_children_find_what_the_build_finds_in_process(
+    broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    forked: list[str] = []
+    real_child = sidework.Child
+
+    def counted(work: Any, name: str) -> sidework.Child[Any]:
+        forked.append(name)
+        return real_child(work, name)
+
+    monkeypatch.setattr(sidework, "Child", counted)
+    monkeypatch.setattr(sidework, "can_fork", lambda: False)
+    alone, _ = _build(broken_project, tmp_path / "alone", caplog)
+    assert forked == []
+    monkeypatch.setattr(sidework, "can_fork", lambda: True)
+    beside, _ = _build(broken_project, tmp_path / "beside", caplog)
+    assert forked == ["checks", "print.html"]
+
+    assert any("(command.destructive)" in m for m in alone)
+    assert any("links.html" in m and "(site.link)" in m for m in alone)
+    assert any("no element with id 'no-such-part'" in m for m in alone)
+    assert sorted(beside) == sorted(alone)
+    assert _site(tmp_path / "beside") == _site(tmp_path / "alone")
+
+
+@pytest.mark.usefixtures("no_cache")
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_failed_child_costs_time_not_findings(
+    how: str, broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sidework, "can_fork", lambda: False)
+    alone, _ = _build(broken_project, tmp_path / "alone", caplog)
+
+    def broken(*args: Any) -> Any:
+        if how == "dies":
+            os._exit(1)
+        raise RuntimeError("a bug in the child")
+
+    monkeypatch.setattr(sidework, "can_fork", lambda: True)
+    monkeypatch.setattr(plugin, "_side_checks", broken)
+    monkeypatch.setattr(plugin.RunbinderPlugin, "_print_page", _failing_in_child(plugin.RunbinderPlugin._print_page))
+    beside, debug = _build(broken_project, tmp_path / "beside", caplog)
+    assert sorted(beside) == sorted(alone)
+    assert _site(tmp_path / "beside") == _site(tmp_path / "alone")
+    assert any("their child failed" in m for m in debug)
+    assert any("print.html is made here" in m for m in debug)
+
+
+def _failing_in_child(real: Any) -> Any:
+    """_print_page whose work fails when it runs in a child (and works in the parent)."""
+    parent = os.getpid()
+
+    def patched(self: Any, config: Any) -> Any:
+        work = real(self, config)
+        if work is None:
+            return None
+
+        def maybe() -> bool:
+            if os.getpid() != parent:
+                raise RuntimeError("a bug in the child")
+            return bool(work())
+
+        return maybe
+
+    return patched
+
+
+def test_mkdocs_build_checks_beside_itself(broken_project: Path, tmp_path: Path) -> None:
+    """The real `mkdocs build` forks its children (a fresh process has no other thread), and fails --strict on
+    what they found, keeping the last good site."""
+    result = mkdocs_build(broken_project, "--strict", "--verbose", "--site-dir", str(tmp_path / "site"))
+    assert result.returncode != 0
+    assert "checks run beside the build, in process" in result.stderr
+    assert "print.html is made beside the build, in process" in result.stderr
+    assert "(command.destructive)" in result.stderr
+    assert "(site.link)" in result.stderr
+    assert "child failed" not in result.stderr
+    assert not (tmp_path / "site").exists()
