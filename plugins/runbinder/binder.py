@@ -208,6 +208,7 @@ def _markdown_to_html(text: str) -> str:
     return converted
 
 
+@functools.lru_cache(maxsize=1 << 14)  # once per page, not once per link to it
 def _page_key(page: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", page.removesuffix(".md").lower()).strip("-")
 
