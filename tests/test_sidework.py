@@ -16,6 +16,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from runbinder import plugin, sidework
+from runbinder.render import site
 from tests.conftest import copy_site_project, mkdocs_build
 
 
@@ -119,6 +120,20 @@ def _build(project: Path, site: Path, caplog: pytest.LogCaptureFixture) -> tuple
 
 
 @pytest.fixture
+def forked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the children started, in order."""
+    names: list[str] = []
+    real_child = sidework.Child
+
+    def counted(work: Any, name: str) -> sidework.Child[Any]:
+        names.append(name)
+        return real_child(work, name)
+
+    monkeypatch.setattr(sidework, "Child", counted)
+    return names
+
+
+@pytest.fixture
 def no_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     counter = iter(range(1000))
     monkeypatch.setattr(plugin, "_cache_dir", lambda config: tmp_path / f"cache-{next(counter)}")
@@ -131,22 +146,19 @@ def _site(site: Path) -> dict[str, bytes]:
 
 @pytest.mark.usefixtures("no_cache")
 def test_children_find_what_the_build_finds_in_process(
-    broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    broken_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    forked: list[str],
 ) -> None:
-    forked: list[str] = []
-    real_child = sidework.Child
-
-    def counted(work: Any, name: str) -> sidework.Child[Any]:
-        forked.append(name)
-        return real_child(work, name)
-
-    monkeypatch.setattr(sidework, "Child", counted)
+    monkeypatch.setattr(site, "_BESIDE_FROM", 1)  # the bundled site is small: runbook pages are made beside too
     monkeypatch.setattr(sidework, "can_fork", lambda: False)
     alone, _ = _build(broken_project, tmp_path / "alone", caplog)
     assert forked == []
     monkeypatch.setattr(sidework, "can_fork", lambda: True)
     beside, _ = _build(broken_project, tmp_path / "beside", caplog)
-    assert forked == ["checks", "print.html"]
+    assert forked == ["pages", "checks"]
 
     assert any("(command.destructive)" in m for m in alone)
     assert any("links.html" in m and "(site.link)" in m for m in alone)
@@ -169,42 +181,62 @@ def test_a_failed_child_costs_time_not_findings(
         raise RuntimeError("a bug in the child")
 
     monkeypatch.setattr(sidework, "can_fork", lambda: True)
-    monkeypatch.setattr(plugin, "_side_checks", broken)
-    monkeypatch.setattr(plugin.RunbinderPlugin, "_print_page", _failing_in_child(plugin.RunbinderPlugin._print_page))
+    monkeypatch.setattr(site, "_BESIDE_FROM", 1)
+    monkeypatch.setattr(plugin, "_side_work", broken)
+    monkeypatch.setattr(site, "_runbook_pages", _failing_in_child(site._runbook_pages))
     beside, debug = _build(broken_project, tmp_path / "beside", caplog)
     assert sorted(beside) == sorted(alone)
     assert _site(tmp_path / "beside") == _site(tmp_path / "alone")
     assert any("their child failed" in m for m in debug)
-    assert any("print.html is made here" in m for m in debug)
 
 
 def _failing_in_child(real: Any) -> Any:
-    """_print_page whose work fails when it runs in a child (and works in the parent)."""
+    """The function, failing when it runs in a child (and working in the parent)."""
     parent = os.getpid()
 
-    def patched(self: Any, config: Any) -> Any:
-        work = real(self, config)
-        if work is None:
-            return None
-
-        def maybe() -> bool:
-            if os.getpid() != parent:
-                raise RuntimeError("a bug in the child")
-            return bool(work())
-
-        return maybe
+    def patched(*args: Any) -> Any:
+        if os.getpid() != parent:
+            raise RuntimeError("a bug in the child")
+        return real(*args)
 
     return patched
 
 
 def test_mkdocs_build_checks_beside_itself(broken_project: Path, tmp_path: Path) -> None:
-    """The real `mkdocs build` forks its children (a fresh process has no other thread), and fails --strict on
-    what they found, keeping the last good site."""
+    """The real `mkdocs build` forks its child (a fresh process has no other thread), and fails --strict on what
+    it found, keeping the last good site."""
     result = mkdocs_build(broken_project, "--strict", "--verbose", "--site-dir", str(tmp_path / "site"))
     assert result.returncode != 0
-    assert "checks run beside the build, in process" in result.stderr
-    assert "print.html is made beside the build, in process" in result.stderr
+    assert "checks and print.html are made beside the build, in process" in result.stderr
     assert "(command.destructive)" in result.stderr
     assert "(site.link)" in result.stderr
     assert "child failed" not in result.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_runbook_pages_made_beside_are_the_pages_made_in_process(tmp_path: Path, forked: list[str]) -> None:
+    """A child makes the larger share of the runbook pages (with the fragments and highlighted commands they
+    carry): the pages are those made in one process, in the same order."""
+    from datetime import date
+
+    from runbinder import safe
+    from runbinder.bench.generate import generate
+    from runbinder.render.site import SiteRenderer
+    from runbinder.validate import load_project
+
+    generate(60, tmp_path / "runbooks")
+    project = load_project(tmp_path / "runbooks", None, tmp_path)
+
+    def pages(beside: bool) -> tuple[list[tuple[str, str, str]], int]:
+        safe.HIGHLIGHTS = safe.HighlightStore(tmp_path / f"cache-{beside}")
+        safe.FRAGMENTS.store.clear()
+        safe.code_html.cache_clear()  # each call highlights (and keeps) every command itself
+        try:
+            made = SiteRenderer(project.index, today=date(2026, 11, 30)).pages(beside=beside)
+            kept = len(safe.HIGHLIGHTS.cache.entries)  # the child's highlighted commands are kept too
+        finally:
+            safe.HIGHLIGHTS = None
+        return [(path, page.title, safe.FRAGMENTS.inline(page.markdown)) for path, page in made.items()], kept
+
+    assert pages(beside=True) == pages(beside=False)
+    assert forked == ["pages"]

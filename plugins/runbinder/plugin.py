@@ -13,7 +13,7 @@ import functools
 import importlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -153,9 +153,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.page_memo: dict[str, Any] = {}  # runbook pages of the last build, with what each depended on
         # `mkdocs build` runs its checks, and makes print.html, beside MkDocs in forked children (sidework):
         self.checks: Callable[[], list[Diagnostic]] | None = None
-        self.side: sidework.Child[tuple[list[Diagnostic], list[Diagnostic]]] | None = None
+        self.side: sidework.Child[list[Diagnostic]] | None = None
         self.written: str | None = None  # the page MkDocs writes after this event (sent to the checks when written)
-        self.printing: sidework.Child[bool] | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -218,7 +217,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         # Highlighted commands are kept beside the check verdicts: a second build highlights only what changed.
         safe.HIGHLIGHTS = safe.HighlightStore(_cache_dir(config))
         try:
-            pages = renderer.pages(self.page_memo if self.serving else None)
+            pages = renderer.pages(self.page_memo if self.serving else None, beside=not self.serving)
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
                 pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
         finally:
@@ -272,6 +271,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             if self.config.binder_pdf:
                 printable.append({"Binder (PDF)": self.config.binder_pdf})
             config.nav = renderer.nav(full=full_nav, printable=printable, authors=extra)
+        if not self.serving:
+            self._start_checks(config)
         return files
 
     @event_priority(50)
@@ -282,12 +283,20 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             config.site_dir = str(self.stage.staging)
         self.checks = self._checks(config)
         self.written = None
-        site = Path(config.site_dir) if self.config.check_site and not self.serving else None
-        # `mkdocs build` checks the commands, and reads each page for the site link check as soon as it is written,
-        # in a forked child while MkDocs renders (sidework). `mkdocs serve` checks in process, keeping findings.
-        if (self.checks is not None or site is not None) and not self.serving and sidework.can_fork():
-            self.side = sidework.Child(functools.partial(_side_checks, self.checks, site, _cache_dir(config)), "checks")
-            log.debug(f"runbinder: checks run beside the build, in process {self.side.pid}")
+        if self.serving and self.checks is not None:  # in process, keeping findings: only changed files' items run
+            for diagnostic in self.checks():
+                log.warning(diagnostic.text())
+
+    def _start_checks(self, config: MkDocsConfig) -> None:
+        """`mkdocs build` checks the commands, reads each page for the site link check as soon as it is written, and
+        makes print.html from the pages as MkDocs renders them, in a forked child (sidework). It starts once this
+        plugin's own pages are made (a child makes part of those). Without a child the commands are checked here."""
+        site = bool(self.config.check_site)
+        printer = self._print_page(config)
+        if (self.checks is not None or site or printer is not None) and sidework.can_fork():
+            work = functools.partial(_side_work, self.checks, printer, Path(config.site_dir), site, _cache_dir(config))
+            self.side = sidework.Child(work, "checks")
+            log.debug(f"runbinder: checks and print.html are made beside the build, in process {self.side.pid}")
         elif self.checks is not None:
             for diagnostic in self.checks():
                 log.warning(diagnostic.text())
@@ -321,6 +330,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         # across `mkdocs serve` rebuilds, where a dirty build renders only the pages that changed.
         if self.config.print_page or self.config.binder_pdf:
             self.rendered[page.file.src_uri] = (page.url, page.content or "")
+            if self.side is not None and self.config.print_page:
+                self.side.send(("page", (page.file.src_uri, page.url, page.content or "")))
         return context
 
     def on_env(self, env: Any, /, *, config: MkDocsConfig, files: Files) -> Any:
@@ -338,47 +349,29 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             return output
         return self.policy.apply(output)
 
-    @event_priority(100)  # first: print.html is assembled in a child while the other plugins finish
+    @event_priority(100)  # first: the child makes print.html while the other plugins finish
     def _post_build_first(self, *, config: MkDocsConfig) -> None:
-        if self.serving or not sidework.can_fork():
-            return  # made in process, by _post_build_last
-        work = self._print_page(config)
-        if work is not None:
-            self.printing = sidework.Child(lambda inbox: work(), "print.html")
-            log.debug(f"runbinder: print.html is made beside the build, in process {self.printing.pid}")
+        if self.side is not None:
+            self.side.send(("pages", None))
 
-    def _print_page(self, config: MkDocsConfig) -> Callable[[], bool] | None:
-        """What writes print.html, or None when this build makes none."""
+    def _print_page(self, config: MkDocsConfig) -> Callable[[Mapping[str, tuple[str, str]]], bytes] | None:
+        """What makes print.html from the rendered pages, or None when this build makes none."""
         if not self.config.print_page or self.project is None:
             return None
         large = len(self.project.index.runbooks) > self.config.nav_full_limit
         if self.serving and large:
             log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
             return None
-        from .atomic import write_atomically
         from .binder import BinderOptions, print_page
 
-        index, rendered, pdf_link = self.project.index, self.rendered, self.config.binder_pdf
+        index, pdf_link = self.project.index, self.config.binder_pdf
         options = BinderOptions(today=_today(), site_url=self._qr_url(config))
-        path = Path(config.site_dir) / PRINT_PAGE
-
-        def work() -> bool:
-            html = print_page(index, options, rendered, MERMAID_JS, pdf_link)
-            write_atomically(path, html.encode("utf-8"), sync=False)
-            return True
-
-        return work
+        return lambda rendered: print_page(index, options, rendered, MERMAID_JS, pdf_link).encode("utf-8")
 
     @event_priority(-1000)  # last: after search and offline have written their files
     def _post_build_last(self, *, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
         site_dir = Path(config.site_dir)
-        printing, self.printing = self.printing, None
-        printed = printing is not None and printing.result() is not None
-        if printing is not None and not printed:
-            log.debug(f"runbinder: print.html is made here; its child failed: {printing.failure}")
-        if not printed and (work := self._print_page(config)) is not None:
-            work()
         if self.config.binder_pdf and self.project is not None:
             from .binder import BinderError, BinderOptions, make_binder, site_resolver
 
@@ -412,8 +405,10 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     on_post_build = CombinedEvent(_post_build_first, _post_build_last)
 
     def _findings(self, config: MkDocsConfig) -> list[Diagnostic]:
-        """The findings of the checks that `mkdocs build` runs beside the build, or here when their child failed."""
+        """The findings of the checks `mkdocs build` runs beside itself, after print.html is written; or of the
+        same work done here, when there was no child or it failed."""
         site = self.config.check_site and not self.serving  # a publishing check: `mkdocs build` runs it
+        found = []  # without a child the checks ran in on_pre_build (serve) or on_files
         if self.side is not None:
             side, self.side = self.side, None
             if self.written is not None:
@@ -421,12 +416,13 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             side.send(("finish", None))
             outcome = side.result()
             if outcome is not None:
-                checked, site_found = outcome
-                return [*checked, *site_found]
-            log.debug(f"runbinder: the checks are run here; their child failed: {side.failure}")
+                return outcome
+            log.debug(f"runbinder: the checks and print.html are made here; their child failed: {side.failure}")
             found = self.checks() if self.checks is not None else []
-        else:
-            found = []  # the checks ran in on_pre_build
+        if (printer := self._print_page(config)) is not None:
+            from .atomic import write_atomically
+
+            write_atomically(Path(config.site_dir) / PRINT_PAGE, printer(self.rendered), sync=False)
         if site:
             from .checks.links import check_site
 
@@ -434,10 +430,9 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         return found
 
     def on_build_error(self, *, error: Exception) -> None:
-        for child in (self.side, self.printing):
-            if child is not None:
-                child.cancel()
-        self.side = self.printing = None
+        if self.side is not None:
+            self.side.cancel()
+            self.side = None
         if self.stage is not None:
             stage, self.stage = self.stage, None
             stage.abandon()
@@ -553,23 +548,38 @@ def _configure_markdown(config: MkDocsConfig, diagrams: str = "material") -> Non
         fences.append({"name": "mermaid", "class": "mermaid", "format": fence_code_format})
 
 
-def _side_checks(
-    checks: Callable[[], list[Diagnostic]] | None, site: Path | None, cache_dir: Path, inbox: sidework.Inbox[Any]
-) -> tuple[list[Diagnostic], list[Diagnostic]]:
-    """In the child: the checks, then each page as MkDocs writes it, then the site link check over all of them."""
+def _side_work(
+    checks: Callable[[], list[Diagnostic]] | None,
+    printer: Callable[[Mapping[str, tuple[str, str]]], bytes] | None,
+    site_dir: Path,
+    site: bool,
+    cache_dir: Path,
+    inbox: sidework.Inbox[Any],
+) -> list[Diagnostic]:
+    """In the child: the checks; then each page as MkDocs renders it (for print.html) and writes it (read for the
+    site link check); print.html once every page is rendered; the site link check over all of them at the end."""
+    from .atomic import write_atomically
     from .checks.links import Reading, check_site, page_reading
 
     found = checks() if checks is not None else []
+    rendered: dict[str, tuple[str, str]] = {}
     readings: dict[str, Reading] = {}
     while (message := inbox.get()) is not None:
-        kind, path = message
-        if kind == "finish":
-            return found, check_site(site, "site", cache_dir, readings) if site is not None else []
-        if site is not None:
+        kind, value = message
+        if kind == "page":
+            src_uri, url, content = value
+            rendered[src_uri] = (url, content)
+        if kind in ("pages", "finish") and printer is not None:  # "finish" without "pages" too: always written
+            data = printer(rendered)
+            printer = None
+            write_atomically(site_dir / PRINT_PAGE, data, sync=False)  # read by check_site (or known by digest)
+        if kind == "written" and site:
             try:
-                data = Path(path).read_bytes()
+                data = Path(value).read_bytes()
             except OSError:
                 continue  # check_site reads what is there at the end
             key, reading = page_reading(data)
             readings[key] = reading
+        elif kind == "finish":
+            return [*found, *(check_site(site_dir, "site", cache_dir, readings) if site else [])]
     raise EOFError("the build ended before its checks")

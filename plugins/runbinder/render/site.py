@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import safe
+from .. import safe, sidework
 from ..schemas import load_schemas
 from ..sitemap import PAGES, page_paths, runbook_page, service_page
 from . import blocks as b
@@ -30,11 +31,20 @@ __all__ = ["SiteRenderer", "severity_css"]
 class SiteRenderer(Renderer):
     """Renders the site for one project. ``pages()`` returns {docs path: Page}."""
 
-    def pages(self, memo: dict[str, Any] | None = None) -> dict[str, b.Page]:
+    def pages(self, memo: dict[str, Any] | None = None, beside: bool = False) -> dict[str, b.Page]:
         """Every generated page. ``memo`` (kept by a long-lived caller: the MkDocs plugin under `mkdocs serve`)
         holds the runbook pages of the last call with what each depended on; a runbook's page is made again only
         when its file, the site's context (catalogs, settings, pages, date) or what it read of other runbooks (their
-        titles, the pages that link to it) changed. Its fragments are still in ``safe.FRAGMENTS`` (never emptied)."""
+        titles, the pages that link to it) changed. Its fragments are still in ``safe.FRAGMENTS`` (never emptied).
+
+        ``beside``: a forked child (sidework) makes part of the runbook pages meanwhile, when one can be started."""
+        runbooks = self.runbooks
+        child: sidework.Child[_Made] | None = None
+        if beside and memo is None and len(runbooks) >= _BESIDE_FROM and sidework.can_fork():
+            # This process also makes the shared pages and merges the child's: it keeps the smaller share.
+            cut = len(runbooks) * 2 // 5
+            child = sidework.Child(functools.partial(_runbook_pages, self, runbooks[cut:]), "pages")
+            runbooks = runbooks[:cut]
         out = {
             page.path: page
             for page in (
@@ -56,9 +66,19 @@ class SiteRenderer(Renderer):
         for sid in self.table("services"):
             out[service_page(sid)] = service(self, sid)
         kept: dict[str, Any] = {}
-        for rb in self.runbooks:
+        for rb in runbooks:
             path = runbook_page(rb["id"])
             out[path] = runbook(self, rb) if memo is None else self._remembered(rb, path, memo, kept)
+        if child is not None:
+            made = child.result()
+            if made is None:  # the child failed: its pages are made here
+                made = _runbook_pages(self, self.runbooks[len(runbooks) :], None)
+            pages, fragments, highlights = made
+            safe.FRAGMENTS.store.update(fragments)
+            if highlights and safe.HIGHLIGHTS is not None:
+                safe.HIGHLIGHTS.cache.entries.update(highlights)
+                safe.HIGHLIGHTS.cache.changed = True
+            out.update(pages)
         if memo is not None:
             memo.clear()
             memo.update(kept)
@@ -121,3 +141,18 @@ class SiteRenderer(Renderer):
             *printable,
             {"For runbook authors": [{"Tags": PAGES["tags"]}, {"Schema reference": PAGES["schema"]}, *authors]},
         ]
+
+
+_BESIDE_FROM = 40  # runbooks: below this, starting a child costs about what it saves
+_Made = tuple[dict[str, b.Page], dict[str, str], dict[str, Any]]
+
+
+def _runbook_pages(renderer: SiteRenderer, runbooks: Sequence[dict[str, Any]], inbox: Any) -> _Made:
+    """Runbook pages with the fragments they carry and the highlighted commands newly kept, for the process that
+    merges them (in a child: only what it made itself, since the parent has the rest)."""
+    if inbox is not None:
+        safe.FRAGMENTS.store = {}
+    pages = {runbook_page(rb["id"]): runbook(renderer, rb) for rb in runbooks}
+    highlights = safe.HIGHLIGHTS.cache if safe.HIGHLIGHTS is not None else None
+    kept = highlights.entries if inbox is not None and highlights is not None and highlights.changed else {}
+    return pages, safe.FRAGMENTS.store if inbox is not None else {}, kept
