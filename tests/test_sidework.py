@@ -240,3 +240,45 @@ def test_runbook_pages_made_beside_are_the_pages_made_in_process(tmp_path: Path,
 
     assert pages(beside=True) == pages(beside=False)
     assert forked == ["pages"]
+
+
+@pytest.fixture(scope="module")
+def large_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 generated runbooks, a few of them broken in the half a child loads."""
+    from runbinder.bench.generate import generate
+
+    root = tmp_path_factory.mktemp("large") / "runbooks"
+    paths = generate(120, root)
+    for path in paths[-30::7]:
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("title:", "titel:", 1) + "\nsummary: [unclosed\n", encoding="utf-8")
+    return root
+
+
+def _loaded(root: Path, beside: bool) -> tuple[list[Any], list[Any]]:
+    from runbinder.validate import load_project
+
+    project = load_project(root, None, root.parent, beside=beside)
+    documents = [(d.display, d.digest, d.data, d.diagnostics, d.schema_diagnostics) for d in project.documents]
+    return documents, project.diagnostics
+
+
+def test_files_loaded_beside_are_the_files_loaded_in_process(large_project: Path, forked: list[str]) -> None:
+    """A child loads and schema-checks half of the files: the documents, their problems and the project's
+    diagnostics are those of loading them all in one process, in the same order."""
+    beside = _loaded(large_project, beside=True)
+    assert forked == ["load"]
+    alone = _loaded(large_project, beside=False)
+    assert beside == alone
+    assert any(d.level == "error" for d in alone[1])
+
+
+def test_files_a_failed_child_did_not_load_are_loaded_here(
+    large_project: Path, monkeypatch: pytest.MonkeyPatch, forked: list[str]
+) -> None:
+    from runbinder import validate
+
+    alone = _loaded(large_project, beside=False)
+    monkeypatch.setattr(validate, "_judged", _failing_in_child(validate._judged))
+    assert _loaded(large_project, beside=True) == alone
+    assert forked == ["load"]

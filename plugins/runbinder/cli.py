@@ -573,7 +573,7 @@ def _binder(args: argparse.Namespace) -> int:
             return EXIT_OK
         print(f"runbinder binder: {NO_CHROMIUM}", file=sys.stderr)
         return EXIT_PROBLEMS
-    project = load_project(root, None, Path.cwd())
+    project = load_project(root, None, Path.cwd(), beside=True)
     errors = [d for d in project.diagnostics if d.level == "error"]
     if errors:
         sys.stdout.write(format_diagnostics(errors, "text"))
@@ -632,7 +632,7 @@ def _alert_coverage(
     from .alerts import check as check_alerts
     from .validate import load_project, safe_view
 
-    project = load_project(root, None, cwd)
+    project = load_project(root, None, cwd, beside=True)
     errors = [d for d in project.diagnostics if d.level == "error"]
     coverage, _ = check_alerts(
         safe_view(project).index, patterns, cwd, cwd, site_url=site_url, directory_urls=directory_urls
@@ -724,7 +724,7 @@ def _render(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     cwd = Path.cwd()
     day = today()
-    project = load_project(root, None, cwd)
+    project = load_project(root, None, cwd, beside=True)
     found = list(project.diagnostics)
     if args.check and not any(d.level == "error" for d in found):
         from .checks.runner import CheckOptions, Runner

@@ -169,7 +169,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if not (root / "catalog.yaml").is_file() and not (root / "catalog.yml").is_file():
             raise PluginError(f"runbinder: {root} has no catalog.yaml (set plugins.runbinder.runbooks_dir)")
         self.root = root
-        self.project = load_project(root, None, base, self.documents)
+        self.project = load_project(root, None, base, self.documents, beside=not self.serving)
         errors = [d for d in self.project.diagnostics if d.level == "error"]
         for diagnostic in sorted(self.project.diagnostics):
             if diagnostic.level == "error":

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import rules_match
+from . import rules_match, sidework
 from .diagnostics import Diagnostic, Level
 from .loader import Document, is_catalog, is_yaml, iter_yaml_files, load_file
 from .placeholders import assigned_names, bare_uses, command_uses, template_uses
@@ -168,32 +168,37 @@ def validate_paths(paths: Sequence[Path], cwd: Path | None = None) -> tuple[list
         by_root.setdefault(root.resolve() if root else None, []).append(file)
     for root, files in by_root.items():
         whole = root is not None and len(paths) == 1 and paths[0].is_dir() and paths[0].resolve() == root
-        project = load_project(root, None if whole else files, cwd)
+        project = load_project(root, None if whole else files, cwd, beside=True)
         diagnostics.extend(project.diagnostics)
     return diagnostics, len(selected)
 
 
 def load_project(
-    root: Path | None, selected: Sequence[Path] | None, cwd: Path, cache: dict[Path, Document] | None = None
+    root: Path | None,
+    selected: Sequence[Path] | None,
+    cwd: Path,
+    cache: dict[Path, Document] | None = None,
+    beside: bool = False,
 ) -> Project:
     """Load and check a project. With ``selected``, report only those files' problems
     (and catalog files that fail to load, since they block every reference check). With ``cache``, files whose
     bytes did not change since the last call with the same cache are neither parsed nor schema-validated again;
-    the cross-reference checks always run over the whole project."""
+    the cross-reference checks always run over the whole project. ``beside``: a forked child (sidework) loads
+    and schema-checks half of the files meanwhile, when one can be started."""
     # Loading builds hundreds of thousands of small, acyclic objects (YAML data cannot hold cycles: recursive
     # aliases are refused); reference counting frees them, and pausing the cycle collector meanwhile saves
     # it from re-walking the growing heap (a third of the time at 1,000 runbooks).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load_project(root, selected, cwd, cache)
+        return _load_project(root, selected, cwd, cache, beside)
     finally:
         if collecting:
             gc.enable()
 
 
 def _load_project(
-    root: Path | None, selected: Sequence[Path] | None, cwd: Path, cache: dict[Path, Document] | None
+    root: Path | None, selected: Sequence[Path] | None, cwd: Path, cache: dict[Path, Document] | None, beside: bool
 ) -> Project:
     # Selected files by real path and by absolute path. Files found by walking the (resolved) root are compared
     # by absolute path alone: no filesystem call per file, which a one-file pre-commit run in a project of
@@ -208,16 +213,16 @@ def _load_project(
         known = {os.path.abspath(f) for f in files}
         extra = [p for p in selected or [] if os.path.abspath(p) not in known and os.path.realpath(p) not in known]
         files.extend(extra)
-    for file in files:
-        full = chosen is None or os.path.abspath(file) in chosen or is_catalog(file)
-        if full:
-            documents.append(load_file(file, display_path(file, cwd), cache))
-        else:
-            ident = _peek_id(file)
-            if ident is None:  # unusual layout: fall back to a real load
-                documents.append(load_file(file, display_path(file, cwd)))
-            else:
+    if chosen is None:
+        documents = _loaded(files, cwd, cache, beside)
+    else:
+        for file in files:
+            if os.path.abspath(file) in chosen or is_catalog(file):
+                documents.append(load_file(file, display_path(file, cwd), cache))
+            elif (ident := _peek_id(file)) is not None:
                 peeked.append((ident, file))
+            else:  # unusual layout: fall back to a real load
+                documents.append(load_file(file, display_path(file, cwd)))
     diagnostics: list[Diagnostic] = []
     for doc in documents:
         diagnostics.extend(doc.diagnostics)
@@ -247,6 +252,33 @@ def _load_project(
         broken_catalogs = {d.display for d in documents if is_catalog(d.path) and d.data is None}
         diagnostics = [d for d in diagnostics if d.path in shown or d.path in broken_catalogs]
     return Project(root=root, documents=documents, index=index, diagnostics=_dedupe(diagnostics))
+
+
+_BESIDE_FROM = 100  # files: below this, starting a child costs about what it saves
+
+
+def _loaded(files: Sequence[Path], cwd: Path, cache: dict[Path, Document] | None, beside: bool) -> list[Document]:
+    """Every file loaded, in order; ``beside``: the second half by a forked child, meanwhile."""
+    if not beside or len(files) < _BESIDE_FROM or not sidework.can_fork():
+        return [load_file(file, display_path(file, cwd), cache) for file in files]
+    ours, theirs = files[: len(files) // 2], files[len(files) // 2 :]
+    child = sidework.Child(functools.partial(_judged, theirs, cwd), "load")
+    documents = [load_file(file, display_path(file, cwd), cache) for file in ours]
+    loaded = child.result()
+    if loaded is None:  # the child failed: its files are loaded here
+        loaded = _judged(theirs, cwd, None)
+    if cache is not None:
+        cache.update((doc.path, doc) for doc in loaded)
+    return documents + loaded
+
+
+def _judged(files: Sequence[Path], cwd: Path, inbox: Any) -> list[Document]:
+    """Files loaded and schema-checked (in a child: its half, sent back to the process that loads the rest)."""
+    documents = [load_file(file, display_path(file, cwd)) for file in files]
+    for doc in documents:
+        if doc.data is not None:
+            _judge(doc)
+    return documents
 
 
 def _dedupe(items: Iterable[Diagnostic]) -> list[Diagnostic]:
