@@ -70,3 +70,44 @@ def test_id_and_src_count_only_at_a_word_start(pattern: str, built_site: Path) -
     for text in texts:
         found = [(m.start(), m.group(1)) for m in fast.finditer(text) if binder._word_start(m)]
         assert found == [(m.start(), m.group(1)) for m in reference.finditer(text)], text[:200]
+
+
+def test_print_html_made_page_by_page_is_print_html_made_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PrintPage makes each page ready as it is rendered: print.html is the same, made without localising a page
+    again; when the pages rendered have other URLs than those it was told, it localises them all again."""
+    from datetime import date
+
+    import runbinder.binder as binder
+    from runbinder.render.site import SiteRenderer
+    from runbinder.validate import load_project
+    from tests.conftest import ROOT
+
+    index = load_project(ROOT / "runbooks", None, ROOT).index
+    options = binder.BinderOptions(today=date(2026, 11, 30))
+    pages = SiteRenderer(index, today=options.today, print_mode=True).pages()
+    rendered = {
+        path: (path.removesuffix(".md") + ".html", binder._markdown_to_html(page.markdown))
+        for path, page in pages.items()
+    }
+    at_once = binder.print_page(index, options, rendered, "mermaid.min.js")
+    localised: list[str] = []
+    real = binder._localise
+
+    def counted(body: str, page: str, *args: object) -> str:
+        localised.append(page)
+        return real(body, page, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(binder, "_localise", counted)
+    sections = len(binder.sections(SiteRenderer(index, today=options.today, print_mode=True)))
+
+    made = binder.PrintPage(index, options, {path: url for path, (url, _) in rendered.items()})
+    for path, (url, body) in rendered.items():
+        made.add(path, url, body)
+    assert len(localised) == sections
+    assert made.html(rendered, "mermaid.min.js") == at_once
+    assert len(localised) == sections  # nothing localised twice
+
+    moved = {**rendered, "severity.md": ("elsewhere/severity.html", rendered["severity.md"][1])}
+    localised.clear()
+    assert made.html(moved, "mermaid.min.js") == binder.print_page(index, options, moved, "mermaid.min.js")
+    assert len(localised) == 2 * sections  # made ready against other URLs: not used

@@ -323,15 +323,37 @@ def resolve_from_url(base: str, path: str, src_of: Mapping[str, str]) -> str | N
     return target
 
 
+class PrintPage:
+    """print.html made while MkDocs renders the pages: each section's page is made ready for it (``add``) as soon
+    as it is rendered, against every page's URL known beforehand (``urls``: source path -> URL); ``html`` then
+    assembles them. What was made ready against URLs other than those of the pages rendered is not used."""
+
+    def __init__(self, index: Index, options: BinderOptions, urls: Mapping[str, str]) -> None:
+        self.index, self.options, self.urls = index, options, dict(urls)
+        self.known = {s.page: s.key for s in sections(SiteRenderer(index, today=options.today, print_mode=True))}
+        self.resolve = site_resolver({src: (url, "") for src, url in self.urls.items()})[1]
+        self.ready: dict[str, tuple[str, str]] = {}  # source path -> (body as rendered, body made ready)
+
+    def add(self, src: str, url: str, body: str) -> None:
+        if src in self.known and self.urls.get(src) == url:
+            self.ready[src] = (body, _localise(_for_paper(body), src, self.known, self.resolve))
+
+    def html(self, rendered: Mapping[str, tuple[str, str]], mermaid_src: str, pdf_link: str | None = None) -> str:
+        same = {src: url for src, (url, _) in rendered.items()} == self.urls
+        ready = {src: made for src, (body, made) in self.ready.items() if same and rendered[src][1] == body}
+        return print_page(self.index, self.options, rendered, mermaid_src, pdf_link, ready)
+
+
 def print_page(
     index: Index,
     options: BinderOptions,
     rendered: Mapping[str, tuple[str, str]],
     mermaid_src: str,
     pdf_link: str | None = None,
+    ready: Mapping[str, str] | None = None,
 ) -> str:
     """print.html from the HTML MkDocs rendered (pages it did not render, from their Markdown), with a way back
-    to the site and, when one is printed, to the binder PDF."""
+    to the site and, when one is printed, to the binder PDF. ``ready``: pages already made ready (PrintPage)."""
     parts = sections(SiteRenderer(index, today=options.today, print_mode=True))
     bodies, resolve = site_resolver(rendered)
     missing = [s for s in parts if s.page not in bodies]
@@ -352,6 +374,7 @@ def print_page(
         parts=parts,
         home="index.html",
         pdf_link=pdf_link,
+        ready=ready,
     )
 
 
@@ -376,6 +399,7 @@ def build_html(
     paper: bool = False,
     home: str | None = None,
     pdf_link: str | None = None,
+    ready: Mapping[str, str] | None = None,
 ) -> str:
     """The whole binder as one HTML document.
 
@@ -385,7 +409,7 @@ def build_html(
     it (print.html) ``home`` and ``pdf_link`` add a way back to the site and to the PDF. ``diagrams`` are drawn
     diagrams by digest (``diagram_digest``): those are placed as they are, the others drawn in the browser.
     ``page_numbers`` and ``reserve_numbers`` are accepted for callers of the earlier two-print layout and print
-    numbers into the contents directly."""
+    numbers into the contents directly. ``ready``: bodies already localised with this ``resolve``, by page."""
     parts = list(parts) if parts is not None else sections(SiteRenderer(index, today=options.today, print_mode=True))
     if bodies is None:
         bodies = markdown_bodies(index, options, parts)
@@ -427,7 +451,7 @@ def build_html(
     page_styles = []
     targets: set[str] = set()
     for n, s in enumerate(parts):
-        body = _localise(_for_paper(bodies[s.page]), s.page, known, resolve)
+        body = (ready or {}).get(s.page) or _localise(_for_paper(bodies[s.page]), s.page, known, resolve)
         body = _place_diagrams(body, diagrams or {})
         qr = ""
         if options.site_url and s.key.startswith(("runbook-", "service-")):

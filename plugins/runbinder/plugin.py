@@ -9,6 +9,7 @@ killed at any moment leaves the last good site complete (``publish``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import os
@@ -16,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
@@ -35,6 +36,9 @@ from .render.lists import alerts_page
 from .render.site import SiteRenderer, severity_css
 from .sitemap import PAGES
 from .validate import Project, load_project, safe_view
+
+if TYPE_CHECKING:
+    from .binder import PrintPage
 
 log = get_plugin_logger(__name__)
 
@@ -272,7 +276,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
                 printable.append({"Binder (PDF)": self.config.binder_pdf})
             config.nav = renderer.nav(full=full_nav, printable=printable, authors=extra)
         if not self.serving:
-            self._start_checks(config)
+            self._start_checks(config, files)
         return files
 
     @event_priority(50)
@@ -287,12 +291,13 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             for diagnostic in self.checks():
                 log.warning(diagnostic.text())
 
-    def _start_checks(self, config: MkDocsConfig) -> None:
+    def _start_checks(self, config: MkDocsConfig, files: Files) -> None:
         """`mkdocs build` checks the commands, reads each page for the site link check as soon as it is written, and
         makes print.html from the pages as MkDocs renders them, in a forked child (sidework). It starts once this
         plugin's own pages are made (a child makes part of those). Without a child the commands are checked here."""
         site = bool(self.config.check_site)
-        printer = self._print_page(config)
+        urls = {f.src_uri: f.url for f in files.documentation_pages(inclusion=InclusionLevel.is_included)}
+        printer = self._print_page(config, urls)
         if (self.checks is not None or site or printer is not None) and sidework.can_fork():
             work = functools.partial(_side_work, self.checks, printer, Path(config.site_dir), site, _cache_dir(config))
             self.side = sidework.Child(work, "checks")
@@ -354,19 +359,19 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if self.side is not None:
             self.side.send(("pages", None))
 
-    def _print_page(self, config: MkDocsConfig) -> Callable[[Mapping[str, tuple[str, str]]], bytes] | None:
-        """What makes print.html from the rendered pages, or None when this build makes none."""
+    def _print_page(self, config: MkDocsConfig, urls: Mapping[str, str] | None = None) -> Printer | None:
+        """What makes print.html from the rendered pages (``urls``: every page's, known before they are rendered),
+        or None when this build makes none."""
         if not self.config.print_page or self.project is None:
             return None
         large = len(self.project.index.runbooks) > self.config.nav_full_limit
         if self.serving and large:
             log.info("print.html is not rebuilt under `mkdocs serve` for a site this large; `mkdocs build` makes it")
             return None
-        from .binder import BinderOptions, print_page
+        from .binder import BinderOptions, PrintPage
 
-        index, pdf_link = self.project.index, self.config.binder_pdf
         options = BinderOptions(today=_today(), site_url=self._qr_url(config))
-        return lambda rendered: print_page(index, options, rendered, MERMAID_JS, pdf_link).encode("utf-8")
+        return Printer(PrintPage(self.project.index, options, urls or {}), self.config.binder_pdf)
 
     @event_priority(-1000)  # last: after search and offline have written their files
     def _post_build_last(self, *, config: MkDocsConfig) -> None:
@@ -422,7 +427,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if (printer := self._print_page(config)) is not None:
             from .atomic import write_atomically
 
-            write_atomically(Path(config.site_dir) / PRINT_PAGE, printer(self.rendered), sync=False)
+            write_atomically(Path(config.site_dir) / PRINT_PAGE, printer.html(self.rendered), sync=False)
         if site:
             from .checks.links import check_site
 
@@ -548,9 +553,20 @@ def _configure_markdown(config: MkDocsConfig, diagrams: str = "material") -> Non
         fences.append({"name": "mermaid", "class": "mermaid", "format": fence_code_format})
 
 
+@dataclasses.dataclass
+class Printer:
+    """print.html for this build: made ready page by page (``page.add``), written from ``html``."""
+
+    page: PrintPage
+    pdf_link: str | None
+
+    def html(self, rendered: Mapping[str, tuple[str, str]]) -> bytes:
+        return self.page.html(rendered, MERMAID_JS, self.pdf_link).encode("utf-8")
+
+
 def _side_work(
     checks: Callable[[], list[Diagnostic]] | None,
-    printer: Callable[[Mapping[str, tuple[str, str]]], bytes] | None,
+    printer: Printer | None,
     site_dir: Path,
     site: bool,
     cache_dir: Path,
@@ -569,8 +585,10 @@ def _side_work(
         if kind == "page":
             src_uri, url, content = value
             rendered[src_uri] = (url, content)
+            if printer is not None:
+                printer.page.add(src_uri, url, content)
         if kind in ("pages", "finish") and printer is not None:  # "finish" without "pages" too: always written
-            data = printer(rendered)
+            data = printer.html(rendered)
             printer = None
             write_atomically(site_dir / PRINT_PAGE, data, sync=False)  # read by check_site (or known by digest)
         if kind == "written" and site:
