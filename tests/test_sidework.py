@@ -168,6 +168,28 @@ def test_children_find_what_the_build_finds_in_process(
 
 
 @pytest.mark.usefixtures("no_cache")
+def test_parallel_false_keeps_the_build_in_one_process(
+    broken_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    forked: list[str],
+) -> None:
+    project = tmp_path / "project"
+    import shutil
+
+    shutil.copytree(broken_project, project)
+    config = project / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("runbooks_dir: runbooks", "runbooks_dir: runbooks\n      parallel: false"))
+    monkeypatch.setattr(sidework, "can_fork", lambda: True)
+    monkeypatch.setattr(site, "_BESIDE_FROM", 1)
+    found, _ = _build(project, tmp_path / "site", caplog)
+    assert forked == []
+    assert any("(command.destructive)" in m for m in found)
+
+
+@pytest.mark.usefixtures("no_cache")
 @pytest.mark.parametrize("how", ["raises", "dies"])
 def test_a_failed_child_costs_time_not_findings(
     how: str, broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture

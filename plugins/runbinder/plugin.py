@@ -127,6 +127,11 @@ class RunbinderConfig(Config):
     """Build into a staging folder beside site_dir and replace the published site in one step only when the
     build succeeded: a failed, strict-failed or killed build never costs the last good site."""
 
+    parallel = c.Type(bool, default=True)
+    """`mkdocs build` does its own work on a second core where it can: forked children load half of the runbooks,
+    make part of the pages, and run the checks, print.html and the site link check while MkDocs renders. The
+    result is the same either way; ``false`` does it all in the one process (MkDocs serve always does)."""
+
     alert_rules = c.ListOfItems(c.Type(str), default=[])
     """Prometheus rule files and Kubernetes PrometheusRule manifests (files, folders or globs, relative to
     mkdocs.yml) to keep in step with the runbooks, as `runbinder alerts` checks them: rules without a runbook, a
@@ -173,7 +178,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if not (root / "catalog.yaml").is_file() and not (root / "catalog.yml").is_file():
             raise PluginError(f"runbinder: {root} has no catalog.yaml (set plugins.runbinder.runbooks_dir)")
         self.root = root
-        self.project = load_project(root, None, base, self.documents, beside=not self.serving)
+        self.project = load_project(root, None, base, self.documents, beside=self._parallel())
         errors = [d for d in self.project.diagnostics if d.level == "error"]
         for diagnostic in sorted(self.project.diagnostics):
             if diagnostic.level == "error":
@@ -221,7 +226,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         # Highlighted commands are kept beside the check verdicts: a second build highlights only what changed.
         safe.HIGHLIGHTS = safe.HighlightStore(_cache_dir(config))
         try:
-            pages = renderer.pages(self.page_memo if self.serving else None, beside=not self.serving)
+            pages = renderer.pages(self.page_memo if self.serving else None, beside=self._parallel())
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
                 pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
         finally:
@@ -298,13 +303,17 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         site = bool(self.config.check_site)
         urls = {f.src_uri: f.url for f in files.documentation_pages(inclusion=InclusionLevel.is_included)}
         printer = self._print_page(config, urls)
-        if (self.checks is not None or site or printer is not None) and sidework.can_fork():
+        if (self.checks is not None or site or printer is not None) and self._parallel() and sidework.can_fork():
             work = functools.partial(_side_work, self.checks, printer, Path(config.site_dir), site, _cache_dir(config))
             self.side = sidework.Child(work, "checks")
             log.debug(f"runbinder: checks and print.html are made beside the build, in process {self.side.pid}")
         elif self.checks is not None:
             for diagnostic in self.checks():
                 log.warning(diagnostic.text())
+
+    def _parallel(self) -> bool:
+        """Whether this build may fork children for its work (sidework decides whether it can)."""
+        return bool(self.config.parallel) and not self.serving
 
     def _checks(self, config: MkDocsConfig) -> Callable[[], list[Diagnostic]] | None:
         """The command and link checks of the runbooks, as configured; None when they are off."""
