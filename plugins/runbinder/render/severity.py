@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import oncall, safe
-from ..sitemap import PAGES
+from ..sitemap import PAGES, runbook_page
 from . import blocks as b
 from . import mermaid
 from .base import Data, Renderer
@@ -101,8 +101,8 @@ def severity_page(r: Renderer) -> b.Page:
             parts.append(b.table(["Service", "Their label", "Impact / criteria", "Targets", "Examples"], per_service))
         runbooks = [rb for rb in r.runbooks if rb.get("severity") == sid]
         parts.append(b.heading(3, "Runbooks that start at this level", anchors.take(f"{ids[sid]}-runbooks")))
-        if runbooks:
-            parts.append("\n".join(f"- {r.link('runbook', rb['id'], here)}" for rb in runbooks))
+        if runbooks:  # a thousand on a large site: built as HTML
+            parts.append(r.link_list(((str(rb["title"]), runbook_page(rb["id"])) for rb in runbooks), here))
         else:
             parts.append("None.")
     return b.Page(here, "Severity matrix", b.join(parts))
