@@ -158,3 +158,13 @@ def serve_directory(directory: Path) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _one_process_per_server() -> Iterator[None]:
+    """A test that plays `mkdocs serve` in this process makes it defer cache writes, as a server does for its life:
+    the next test starts as a fresh process would."""
+    yield
+    import runbinder.checks.cache as cache
+
+    cache._DEFERRED = None

@@ -385,3 +385,39 @@ def test_a_file_of_dated_keys_keeps_one_day(tmp_path: Path) -> None:
     wednesday.put("wednesday", [])
     wednesday.save()
     assert set(VerdictCache(tmp_path, name="findings.json").entries) == {"tuesday", "wednesday"}
+
+
+def test_a_server_writes_its_caches_when_it_stops_or_a_minute_after_the_last_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `mkdocs serve` a save waits: a cache opened meanwhile sees what the last one kept, and the file is
+    written when the server stops, or after a rebuild once a minute has passed since the last write."""
+    import runbinder.checks.cache as cache
+
+    monkeypatch.setattr(cache, "_DEFERRED", None)
+    monkeypatch.setattr(cache, "_WRITTEN", [0.0])
+    clock = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    cache.defer_writes()
+    first = VerdictCache(tmp_path)
+    first.put("a", ["verdict a"])
+    assert first.save() is None
+    assert not (tmp_path / FILE_NAME).exists()
+
+    second = VerdictCache(tmp_path)  # the next rebuild
+    assert second.get("a") == ["verdict a"]
+    second.put("b", ["verdict b"])
+    second.save()
+    cache.write_deferred(unless_within=60)  # after a rebuild: the first write
+    written = json.loads((tmp_path / FILE_NAME).read_text(encoding="utf-8"))["entries"]
+    assert {k: v["v"] for k, v in written.items()} == {"a": ["verdict a"], "b": ["verdict b"]}
+
+    third = VerdictCache(tmp_path)
+    third.put("c", ["verdict c"])
+    third.save()
+    clock[0] += 30
+    cache.write_deferred(unless_within=60)  # 30 s after the last write: waits
+    assert "c" not in json.loads((tmp_path / FILE_NAME).read_text(encoding="utf-8"))["entries"]
+    assert VerdictCache(tmp_path).get("c") == ["verdict c"]  # kept in memory meanwhile
+    cache.write_deferred()  # the server stops
+    assert "c" in json.loads((tmp_path / FILE_NAME).read_text(encoding="utf-8"))["entries"]

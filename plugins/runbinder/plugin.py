@@ -168,6 +168,16 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
         self.dirty = dirty
+        if self.serving:  # what a rebuild adds to the caches is kept in memory and written when the server stops
+            from .checks.cache import defer_writes
+
+            defer_writes()
+
+    def on_shutdown(self) -> None:
+        if self.serving:
+            from .checks.cache import write_deferred
+
+            write_deferred()
 
     # -- configuration: validate first, so a broken runbook never costs the last good site
 
@@ -385,6 +395,10 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
     @event_priority(-1000)  # last: after search and offline have written their files
     def _post_build_last(self, *, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
+        if self.serving:
+            from .checks.cache import write_deferred
+
+            write_deferred(unless_within=60)
         site_dir = Path(config.site_dir)
         if self.config.binder_pdf and self.project is not None:
             from .binder import BinderError, BinderOptions, make_binder, site_resolver

@@ -41,6 +41,38 @@ _DAY = 86_400
 _PARSED: dict[Path, tuple[tuple[int, int, int, int], dict[str, dict[str, Any]], dict[str, str]]] = {}
 
 
+# Caches whose writing waits (a long-lived process: mkdocs serve), by path: the newest of each. Each save of a file
+# rewrites all of it (a quarter of a second at 1,000 runbooks, on every rebuild), so they are written by
+# ``write_deferred``: when the server stops, and after a rebuild at most once a minute (a server that is killed
+# loses only what its last minute added); a cache opened meanwhile starts from the pending one.
+_DEFERRED: dict[Path, VerdictCache] | None = None
+
+
+def defer_writes() -> None:
+    """From now on this process writes its caches only in ``write_deferred``."""
+    global _DEFERRED
+    if _DEFERRED is None:
+        _DEFERRED = {}
+
+
+_WRITTEN = [0.0]  # time.monotonic() of the last write_deferred
+
+
+def write_deferred(unless_within: float = 0.0) -> None:
+    """Write every cache whose writing waited (a convenience: one that cannot be written costs the next run time),
+    unless the last such write was less than ``unless_within`` seconds ago."""
+    global _DEFERRED
+    if time.monotonic() - _WRITTEN[0] < unless_within:
+        return
+    _WRITTEN[0] = time.monotonic()
+    pending, _DEFERRED = _DEFERRED, None
+    try:
+        for cache in (pending or {}).values():
+            cache.save()
+    finally:
+        _DEFERRED = {} if pending is not None else None
+
+
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
@@ -172,6 +204,11 @@ class VerdictCache:
     # -- the file
 
     def _load(self) -> None:
+        pending = _DEFERRED.get(self.path) if _DEFERRED is not None else None
+        if pending is not None:  # what this process kept and has not written yet
+            self.entries, self.versions = dict(pending.entries), dict(pending.versions)
+            self.changed, self.problem = pending.changed, pending.problem
+            return
         loaded = self._read(self.path)
         if loaded is None:
             return
@@ -220,6 +257,9 @@ class VerdictCache:
         """Write atomically if anything changed, merged with what another run saved meanwhile; returns why it
         could not be written (None when it was, or there was nothing to write)."""
         if not self.changed and self.problem is None:
+            return None
+        if _DEFERRED is not None:
+            _DEFERRED[self.path] = self
             return None
         other = self._read(self.path) if self.path.exists() else None
         entries, versions = dict(other[0]) if other else {}, dict(other[1]) if other else {}
