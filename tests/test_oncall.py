@@ -155,7 +155,7 @@ def test_pages_answer_who_to_call_with_tel_links(index: Index) -> None:
     pages = SiteRenderer(index, today=date(2026, 11, 30), directory_urls=False).pages()
     severity = safe.FRAGMENTS.inline(pages["severity.md"].document())
     assert "### Who to call at SEV1 Critical {#severity-sev1-who-to-call}" in severity
-    assert "(tel:+442079460958)" in severity  # the primary's phone, one tap away
+    assert 'href="tel:+442079460958"' in severity  # the primary's phone, one tap away (an HTML table)
     assert "Also engaged at this level, on every service: [Incident commander]" in severity
     assert "tel:Phone" not in severity  # "Phone call" is not a number
     service = safe.FRAGMENTS.inline(pages["services/batch.md"].document())
@@ -188,9 +188,12 @@ def test_hostile_numbers_stay_text(tmp_path: Path, value: str) -> None:
     (runbooks / "catalog.yaml").write_text(yaml.safe_dump(catalog), encoding="utf-8")
     project = load_project(runbooks, None, tmp_path)
     pages = SiteRenderer(project.index, today=date(2026, 11, 30), directory_urls=False).pages()
-    severity = safe.FRAGMENTS.inline(pages["severity.md"].document())
-    assert "(tel:+17770100" not in severity  # only a whole number is dialled
-    assert "](javascript" not in severity
+    markdown = pages["severity.md"].document()  # without the HTML fragments, which Markdown never reads
+    severity = safe.FRAGMENTS.inline(markdown)
+    assert "(tel:+17770100" not in markdown  # only a whole number is dialled
+    assert 'href="tel:+17770100' not in severity
+    assert "](javascript" not in markdown
+    assert 'href="javascript' not in severity
     assert "<img" not in severity
     assert "Primary on-call" in severity
 

@@ -189,22 +189,21 @@ class Renderer:
         name = self.severity_label(entry.data) if kind == "severity" else str(entry.data[name_key])
         return (page, f"{kind}-{ident}", name)
 
-    def link(self, kind: str, ident: str, here: str) -> str:
-        """A Markdown link from page ``here`` to a thing; plain text when it does not exist."""
+    def link(self, kind: str, ident: str, here: str, html: bool = False) -> str:
+        """A Markdown link from page ``here`` to a thing; plain text when it does not exist. ``html``: as HTML, for
+        tables built as HTML (``blocks.html_table``)."""
         found = self.target(kind, ident)
         if found is None:
-            return safe.md_text(ident)
+            return safe.html_text(ident) if html else safe.md_text(ident)
         page, anchor, name = found
+        if html:
+            href = self.context(here).href(page + ("#" + anchor if anchor else ""))
+            return f'<a href="{safe.html_attr(href)}">{safe.html_text(name)}</a>'
         return f"[{safe.md_text(name)}]({rel(here, page)}{'#' + anchor if anchor else ''})"
 
     def link_html(self, kind: str, ident: str, here: str) -> str:
-        """``link`` as HTML, for tables built as HTML (``blocks.html_table``)."""
-        found = self.target(kind, ident)
-        if found is None:
-            return safe.html_text(ident)
-        page, anchor, name = found
-        href = self.context(here).href(page + ("#" + anchor if anchor else ""))
-        return f'<a href="{safe.html_attr(href)}">{safe.html_text(name)}</a>'
+        """``link`` as HTML."""
+        return self.link(kind, ident, here, html=True)
 
     def badge_html(self, ident: str | None, here: str) -> str:
         """``badge`` as HTML: ``span.rb-sev`` naming its level in ``data-rb-sev`` (severity.css colours it)."""
@@ -216,35 +215,39 @@ class Renderer:
         text = safe.html_text(label)
         return f'<a href="{safe.html_attr(href)}"><span class="rb-sev" data-rb-sev="{key}">{text}</span></a>'
 
-    def recipient(self, ident: str, here: str) -> str:
-        """Who to escalate to, with their first contact method, so nobody has to look it up mid-incident."""
+    def recipient(self, ident: str, here: str, html: bool = False) -> str:
+        """Who to escalate to, with their first contact method, so nobody has to look it up mid-incident. ``html``:
+        as HTML (``link``)."""
         if ident in self.index["roles"]:
-            return self.link("role", ident, here)
-        link = self.link("contact", ident, here)
+            return self.link("role", ident, here, html)
+        link = self.link("contact", ident, here, html)
         entry = self.index["contacts"].get(ident)
         methods = entry.data.get("methods", []) if entry else []
-        return f"{link} ({contact_value(methods[0])})" if methods else link
+        return f"{link} ({contact_value(methods[0], html)})" if methods else link
 
-    def call(self, call: oncall.Call, here: str) -> str:
+    def call(self, call: oncall.Call, here: str, html: bool = False) -> str:
         """One call of a who-to-call answer: whom (with how to reach them) and the level's method."""
-        who = ", ".join(self.recipient(ident, here) for ident in call.to)
+        who = ", ".join(self.recipient(ident, here, html) for ident in call.to)
         level = call.level or {}
         how = METHOD_TITLES.get(str(level.get("method", "")), "")
         if level.get("via"):
-            via = self.link("tool", level["via"], here)
+            via = self.link("tool", level["via"], here, html)
             how = f"{how} via {via}" if how else via
         if not how or how.lower() in who.lower():  # "Lead (Phone call)" needs no ", phone call"
             return who
         return f"{who}, {how[:1].lower() + how[1:]}"
 
-    def calls(self, calls: Iterable[oncall.Call], here: str, *, timed: bool = False, inline: bool = False) -> str:
+    def calls(
+        self, calls: Iterable[oncall.Call], here: str, *, timed: bool = False, inline: bool = False, html: bool = False
+    ) -> str:
         """Calls for a table cell (or, ``inline``, a sentence), in order; ``timed`` says after how long each is
         made."""
         out = []
+        text_of = safe.html_text if html else safe.md_text
         for call in calls:
-            text = self.call(call, here)
+            text = self.call(call, here, html)
             if timed and call.after:
-                text = f"after {safe.md_text(duration(call.after))}: {text}"
+                text = f"after {text_of(duration(call.after))}: {text}"
             out.append(text)
         if inline:
             return "; ".join(out)
@@ -383,18 +386,21 @@ def _order(value: object) -> int:
 _DIALABLE = re.compile(r"\+?[0-9][0-9 ().-]{3,28}[0-9]")
 
 
-def contact_value(method: Data) -> str:
+def contact_value(method: Data, html: bool = False) -> str:
     """A contact method's value for a page: e-mail addresses and web addresses as links, phone and pager numbers
-    as ``tel:`` links (one tap on a phone), the rest as text."""
+    as ``tel:`` links (one tap on a phone), the rest as text. ``html``: as HTML."""
     value = str(method["value"])
+    url = None
     if method["type"] == "email" and "@" in value and " " not in value:
-        return f"[{safe.md_text(value)}]({safe.md_url('mailto:' + value)})"
-    if method["type"] in ("phone", "pager") and _DIALABLE.fullmatch(value.strip()):
-        number = "".join(ch for ch in value if ch.isdigit() or ch == "+")
-        return f"[{safe.md_text(value.strip())}]({safe.md_url('tel:' + number)})"
-    if method["type"] == "url" and urls.is_web_url(value):
-        return f"[{safe.md_text(value)}]({safe.md_url(value)})"
-    return safe.md_text(value)
+        url = "mailto:" + value
+    elif method["type"] in ("phone", "pager") and _DIALABLE.fullmatch(value.strip()):
+        value = value.strip()
+        url = "tel:" + "".join(ch for ch in value if ch.isdigit() or ch == "+")
+    elif method["type"] == "url" and urls.is_web_url(value):
+        url = value
+    if html:
+        return f'<a href="{safe.html_attr(url)}">{safe.html_text(value)}</a>' if url else safe.html_text(value)
+    return f"[{safe.md_text(value)}]({safe.md_url(url)})" if url else safe.md_text(value)
 
 
 def rel(here: str, target: str) -> str:

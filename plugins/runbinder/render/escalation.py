@@ -25,32 +25,33 @@ def _when(level: Data) -> str:
 
 
 def escalation_rows(r: Renderer, levels: Iterable[Data], here: str) -> Iterator[list[str]]:
-    """Table cells for each level: level, when, to whom (with how to reach them), how, timeline, actions."""
+    """HTML table cells for each level: level, when, to whom (with how to reach them), how, timeline, actions."""
     for number, level in enumerate(levels, 1):
-        method = METHOD_TITLES.get(str(level.get("method", "")), "")
+        method = safe.html_text(METHOD_TITLES.get(str(level.get("method", "")), ""))
         if level.get("via"):
-            via = r.link("tool", level["via"], here)
+            via = r.link("tool", level["via"], here, html=True)
             method = f"{method} via {via}" if method else via
         extra = [*([level["responsibility"]] if level.get("responsibility") else []), *level.get("actions", [])]
-        when = safe.md_text(_when(level))
+        when = safe.html_text(_when(level))
         if level.get("severities"):
-            always = ", ".join(r.badge(s, here) for s in level["severities"])
+            always = ", ".join(r.badge_html(s, here) for s in level["severities"])
             when = f"{when}<br>Always at {always}" if when else f"Always at {always}"
         yield [
-            safe.md_text(level.get("level", number)),
+            safe.html_text(level.get("level", number)),
             when,
-            ", ".join(r.recipient(who, here) for who in level.get("to", [])),
+            ", ".join(r.recipient(who, here, html=True) for who in level.get("to", [])),
             method,
-            safe.md_text(level["timeline"]) if level.get("timeline") else "",
-            b.cell_list(safe.md_text(x) for x in extra),
+            safe.html_text(level["timeline"]) if level.get("timeline") else "",
+            b.cell_list(safe.html_text(x) for x in extra),
         ]
 
 
 def escalation_table(r: Renderer, levels: Iterable[Data], here: str) -> str:
-    """One policy (or a runbook's own levels) as a table."""
-    return b.table(
+    """One policy (or a runbook's own levels) as a table (HTML: the matrix of a large site runs to a thousand rows,
+    which Python-Markdown took most of a rebuild to read)."""
+    return b.html_table(
         ["Level", "When", "Escalate to", "How", "Timeline", "Responsibility / actions"],
-        list(escalation_rows(r, levels, here)),
+        escalation_rows(r, levels, here),
     )
 
 
@@ -98,17 +99,17 @@ def _name_of(r: Renderer, ident: str) -> str:
 def escalation_matrix(r: Renderer, here: str) -> str:
     """Every escalation rule on the site: policies first, then levels written in runbooks."""
     rows = []
-    for pid, policy in r.table("escalation_policies").items():
-        for level in policy.get("levels", []):
-            row = next(escalation_rows(r, [level], here))
-            rows.append([row[1] or "Any time", row[2], "; ".join(filter(None, row[3:5])), r.link("policy", pid, here)])
-    for rb in r.runbooks:
-        for level in (rb.get("escalation") or {}).get("levels", []):
-            row = next(escalation_rows(r, [level], here))
-            rows.append(
-                [row[1] or "Any time", row[2], "; ".join(filter(None, row[3:5])), r.link("runbook", rb["id"], here)]
-            )
-    return b.table(["Condition", "Escalate to", "How", "Defined in"], rows)
+    defined: list[tuple[Iterable[Data], str]] = [
+        (policy.get("levels", []), r.link_html("policy", pid, here))
+        for pid, policy in r.table("escalation_policies").items()
+    ]
+    defined += [
+        ((rb.get("escalation") or {}).get("levels", []), r.link_html("runbook", rb["id"], here)) for rb in r.runbooks
+    ]
+    for levels, where in defined:
+        for row in escalation_rows(r, levels, here):
+            rows.append([row[1] or "Any time", row[2], "; ".join(filter(None, row[3:5])), where])
+    return b.html_table(["Condition", "Escalate to", "How", "Defined in"], rows)
 
 
 def escalation_page(r: Renderer) -> b.Page:

@@ -27,21 +27,24 @@ def severity_chart(r: Renderer) -> str:
     return mermaid.flowchart(nodes, edges, "LR")
 
 
-def scale_cells(level: Data) -> list[str]:
-    """A service's severity definition as table cells: label, impact and criteria, targets, examples."""
+def scale_cells(level: Data, html: bool = False) -> list[str]:
+    """A service's severity definition as table cells: label, impact and criteria, targets, examples (``html``:
+    as HTML, else Markdown)."""
+    text = safe.html_text if html else safe.md_text
     statements = [*([level["impact"]] if level.get("impact") else []), *level.get("criteria", [])]
     return [
-        safe.md_text(level["label"]),
-        b.cell_list(safe.md_text(x) for x in statements),
-        _targets(level),
-        b.cell_list(safe.md_text(x) for x in level.get("examples", [])),
+        text(level["label"]),
+        b.cell_list(text(x) for x in statements),
+        _targets(level, html),
+        b.cell_list(text(x) for x in level.get("examples", [])),
     ]
 
 
-def _targets(level: Data) -> str:
+def _targets(level: Data, html: bool = False) -> str:
     """Response and resolution targets in one cell ("Respond: 15 min", "Resolve: 1 hour"); empty when unset."""
+    text = safe.html_text if html else safe.md_text
     return "<br>".join(
-        f"{label}:&nbsp;{safe.md_text(b.duration(level[key]))}"
+        f"{label}:&nbsp;{text(b.duration(level[key]))}"
         for label, key in (("Respond", "response_time"), ("Resolve", "resolution_time"))
         if level.get(key)
     )
@@ -95,10 +98,11 @@ def severity_page(r: Renderer) -> b.Page:
         for svc_id, svc in r.table("services").items():
             for level in svc.get("severity_scale", []):
                 if level.get("level") == sid:
-                    per_service.append([r.link("service", svc_id, here), *scale_cells(level)])
+                    per_service.append([r.link_html("service", svc_id, here), *scale_cells(level, html=True)])
         if per_service:
             parts.append("**How each service names and defines this level:**")
-            parts.append(b.table(["Service", "Their label", "Impact / criteria", "Targets", "Examples"], per_service))
+            headers = ["Service", "Their label", "Impact / criteria", "Targets", "Examples"]
+            parts.append(b.html_table(headers, per_service))
         runbooks = [rb for rb in r.runbooks if rb.get("severity") == sid]
         parts.append(b.heading(3, "Runbooks that start at this level", anchors.take(f"{ids[sid]}-runbooks")))
         if runbooks:  # a thousand on a large site: built as HTML
@@ -116,13 +120,14 @@ def who_to_call(r: Renderer, severity: str, here: str) -> str:
         answer = oncall.for_service(r.index, svc_id, severity)
         rows.append(
             [
-                r.link("service", svc_id, here),
-                r.calls(answer.first, here),
-                r.calls(answer.then, here, timed=True),
-                r.link("policy", answer.policy, here) if answer.policy else "",
+                r.link_html("service", svc_id, here),
+                r.calls(answer.first, here, html=True),
+                r.calls(answer.then, here, timed=True, html=True),
+                r.link_html("policy", answer.policy, here) if answer.policy else "",
             ]
         )
-    parts = [b.table(["Service", "Call first", "If not resolved", "Every situation"], rows)] if rows else []
+    # A row per service on each level: built as HTML, as the other long tables.
+    parts = [b.html_table(["Service", "Call first", "If not resolved", "Every situation"], rows)] if rows else []
     roles = oncall.engaged_roles(r.index, severity)
     if roles:
         parts.append(
