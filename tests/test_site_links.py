@@ -152,13 +152,10 @@ def _site(root: Path, target_ids: str = '<h2 id="there">x</h2>') -> None:
     (root / "sub" / "page.html").write_text(f'{target_ids}<a href="../index.html">up</a>', encoding="utf-8")
 
 
-def test_an_unchanged_site_is_checked_without_reading_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts check_site reads from now on (each a page it parses)."""
     import runbinder.checks.links as links
 
-    site, cache = tmp_path / "site", tmp_path / "cache"
-    _site(site)
-    first = check_site(site, "site", cache)
-    assert [(d.path, d.line, d.rule) for d in first] == [("site/index.html", 2, "site.link")]
     read: list[str] = []
     original = links._read
 
@@ -167,6 +164,16 @@ def test_an_unchanged_site_is_checked_without_reading_a_page(tmp_path: Path, mon
         return original(text)
 
     monkeypatch.setattr(links, "_read", counting)
+    return read
+
+
+def test_an_unchanged_site_is_checked_without_reading_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _site(site)
+    first = check_site(site, "site", cache)
+    assert [(d.path, d.line, d.rule) for d in first] == [("site/index.html", 2, "site.link")]
+    read = _count_reads(monkeypatch)
     assert check_site(site, "site", cache) == first
     assert read == []
 
@@ -193,19 +200,11 @@ def test_kept_site_findings_of_the_wrong_shape_are_misses(tmp_path: Path) -> Non
 def test_pages_read_ahead_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A build reads each page as it is written (page_reading) and hands the readings to the check: it reads no
     page it was given, finds what it finds reading them itself, and reads a page that changed since."""
-    import runbinder.checks.links as links
 
     site = tmp_path / "site"
     _site(site)
     readings = dict(page_reading(p.read_bytes()) for p in site.rglob("*.html"))
-    read: list[str] = []
-    original = links._read
-
-    def counting(text: str) -> Any:
-        read.append(text)
-        return original(text)
-
-    monkeypatch.setattr(links, "_read", counting)
+    read = _count_reads(monkeypatch)
     assert check_site(site, "site", readings=readings) == check_site(site, "site")
     assert len(read) == len(readings)  # only the second check read pages
 
