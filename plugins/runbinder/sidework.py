@@ -10,7 +10,6 @@ started, fails or dies, the caller does the work itself, in process, exactly as 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import queue
 import sys
@@ -31,6 +30,8 @@ def can_fork() -> bool:
     another thread held stays locked in it for ever: only when every other thread is one of runbinder's own idle
     parser threads (which the child replaces: checks.commands), on Linux (where fork is dependable and the
     default), and when this process may run on a second core."""
+    import multiprocessing  # here: `runbinder validate` of a few files starts no child and need not load it
+
     others = [t for t in threading.enumerate() if t is not threading.current_thread()]
     return (
         sys.platform.startswith("linux")
@@ -46,6 +47,8 @@ class Child(Generic[T]):
     waits for what ``work`` returned, or None when it raised or the child died (the caller then does the work)."""
 
     def __init__(self, work: Callable[[Inbox[Any]], T], name: str) -> None:
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
         inbox_end, self._outbox = context.Pipe(duplex=False)
         self._results, result_end = context.Pipe(duplex=False)
