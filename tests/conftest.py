@@ -160,6 +160,19 @@ def serve_directory(directory: Path) -> Iterator[str]:
         httpd.server_close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user's cache folder (where the key that signs kept pages lives) is the test session's own, also for the
+    builds tests run in subprocesses: no test writes into the home of whoever runs them."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def _one_process_per_server() -> Iterator[None]:
     """A test that plays `mkdocs serve` in this process makes it defer cache writes, as a server does for its life:

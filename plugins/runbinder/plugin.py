@@ -236,7 +236,14 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         # Highlighted commands are kept beside the check verdicts: a second build highlights only what changed.
         safe.HIGHLIGHTS = safe.HighlightStore(_cache_dir(config))
         try:
-            pages = renderer.pages(self.page_memo if self.serving else None, beside=self._parallel())
+            if self.serving:  # pages are remembered in memory, page by page
+                pages = renderer.pages(self.page_memo)
+            else:  # the last build's pages are kept on disk, and read back when nothing they were made from changed
+                pages = renderer.pages(beside=self._parallel(), keep=_cache_dir(config))
+                if renderer.read_back:
+                    log.debug(
+                        f"runbinder: the generated pages of the last build were read back ({CACHE_DIR}/pages.json)"
+                    )
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
                 pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
         finally:
@@ -316,7 +323,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if (self.checks is not None or site or printer is not None) and self._parallel() and sidework.can_fork():
             work = functools.partial(_side_work, self.checks, printer, Path(config.site_dir), site, _cache_dir(config))
             self.side = sidework.Child(work, "checks")
-            log.debug(f"runbinder: checks and print.html are made beside the build, in process {self.side.pid}")
+            log.debug(f"checks and print.html are made beside the build, in process {self.side.pid}")
         elif self.checks is not None:
             for diagnostic in self.checks():
                 log.warning(diagnostic.text())
@@ -445,7 +452,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             outcome = side.result()
             if outcome is not None:
                 return outcome
-            log.debug(f"runbinder: the checks and print.html are made here; their child failed: {side.failure}")
+            log.debug(f"the checks and print.html are made here; their child failed: {side.failure}")
             found = self.checks() if self.checks is not None else []
         if (printer := self._print_page(config)) is not None:
             from .atomic import write_atomically

@@ -11,6 +11,7 @@ from .. import safe, sidework
 from ..schemas import load_schemas
 from ..sitemap import PAGES, page_paths, runbook_page, service_page
 from . import blocks as b
+from . import kept
 from .base import Renderer
 from .checklists import checklists_page
 from .contacts import contacts_page, roles_page
@@ -31,13 +32,34 @@ __all__ = ["SiteRenderer", "severity_css"]
 class SiteRenderer(Renderer):
     """Renders the site for one project. ``pages()`` returns {docs path: Page}."""
 
-    def pages(self, memo: dict[str, Any] | None = None, beside: bool = False) -> dict[str, b.Page]:
+    read_back = False
+    """Whether the last ``pages()`` read the pages kept by an earlier build instead of making them."""
+
+    def pages(
+        self, memo: dict[str, Any] | None = None, beside: bool = False, keep: Path | None = None
+    ) -> dict[str, b.Page]:
         """Every generated page. ``memo`` (kept by a long-lived caller: the MkDocs plugin under `mkdocs serve`)
         holds the runbook pages of the last call with what each depended on; a runbook's page is made again only
         when its file, the site's context (catalogs, settings, pages, date) or what it read of other runbooks (their
         titles, the pages that link to it) changed. Its fragments are still in ``safe.FRAGMENTS`` (never emptied).
 
-        ``beside``: a forked child (sidework) makes part of the runbook pages meanwhile, when one can be started."""
+        ``beside``: a forked child (sidework) makes part of the runbook pages meanwhile, when one can be started.
+
+        ``keep``: a cache folder where the pages of the last call are kept between processes (``kept``): when they
+        were made from exactly what this call would make them from, they are read back instead (without ``memo``)."""
+        site = kept.site_key(self) if keep is not None and memo is None else None
+        out = kept.load(keep, site) if keep is not None and site is not None else None
+        self.read_back = out is not None
+        if out is None:
+            out = self._generated(memo, beside)
+            if keep is not None and site is not None:
+                kept.save(keep, site, out)
+        for path, source in self.shared_pages().items():
+            out[path] = shared_page(self, path, source)
+        return out
+
+    def _generated(self, memo: dict[str, Any] | None, beside: bool) -> dict[str, b.Page]:
+        """Every page but the shared pages (see ``pages``)."""
         runbooks = self.runbooks
         child: sidework.Child[_Made] | None = None
         if beside and memo is None and len(runbooks) >= _BESIDE_FROM and sidework.can_fork():
@@ -65,10 +87,10 @@ class SiteRenderer(Renderer):
         }
         for sid in self.table("services"):
             out[service_page(sid)] = service(self, sid)
-        kept: dict[str, Any] = {}
+        remembered: dict[str, Any] = {}
         for rb in runbooks:
             path = runbook_page(rb["id"])
-            out[path] = runbook(self, rb) if memo is None else self._remembered(rb, path, memo, kept)
+            out[path] = runbook(self, rb) if memo is None else self._remembered(rb, path, memo, remembered)
         if child is not None:
             made = child.result()
             if made is None:  # the child failed: its pages are made here
@@ -81,24 +103,22 @@ class SiteRenderer(Renderer):
             out.update(pages)
         if memo is not None:
             memo.clear()
-            memo.update(kept)
-        for path, source in self.shared_pages().items():
-            out[path] = shared_page(self, path, source)
+            memo.update(remembered)
         return out
 
-    def _remembered(self, rb: dict[str, Any], path: str, memo: dict[str, Any], kept: dict[str, Any]) -> b.Page:
+    def _remembered(self, rb: dict[str, Any], path: str, memo: dict[str, Any], remembered: dict[str, Any]) -> b.Page:
         entry = self.index.runbooks[rb["id"]]
         base = (self.context_digest(), entry.doc.display, entry.doc.digest, entry.path)
         last = memo.get(path)
         if last is not None and last[0] == base and all(self.still(read) for read in last[1]):
-            kept[path] = last
+            remembered[path] = last
             return last[2]  # type: ignore[no-any-return]
         self.reads = []
         try:
             page = runbook(self, rb)
         finally:
             reads, self.reads = self.reads, None
-        kept[path] = (base, tuple(reads), page)
+        remembered[path] = (base, tuple(reads), page)
         return page
 
     def shared_pages(self) -> dict[str, Path]:
@@ -154,5 +174,5 @@ def _runbook_pages(renderer: SiteRenderer, runbooks: Sequence[dict[str, Any]], i
         safe.FRAGMENTS.store = {}
     pages = {runbook_page(rb["id"]): runbook(renderer, rb) for rb in runbooks}
     highlights = safe.HIGHLIGHTS.cache if safe.HIGHLIGHTS is not None else None
-    kept = highlights.entries if inbox is not None and highlights is not None and highlights.changed else {}
-    return pages, safe.FRAGMENTS.store if inbox is not None else {}, kept
+    new = highlights.entries if inbox is not None and highlights is not None and highlights.changed else {}
+    return pages, safe.FRAGMENTS.store if inbox is not None else {}, new

@@ -1,0 +1,162 @@
+"""The generated pages of the last `mkdocs build`, kept for the next one (``<cache_dir>/pages.json``).
+
+A second build of an unchanged project makes no page again: at 1,000 runbooks, making them costs more than a
+second of the build. The file holds one entry, the pages of the last build, under a digest of everything they were
+made from (``site_key``): runbinder's code, the versions of the libraries that shape their HTML, the date, the link
+style, the pages links may name, every runbook, catalog and site file, the shared pages' text and the schemas.
+Anything else is a miss, and the pages are made as usual.
+
+The pages' Markdown is put into the site as it is, so an entry must be one this machine's user wrote: each file is
+signed (keyed BLAKE2b) with a key that is kept outside the project, in the user's cache folder
+(``$XDG_CACHE_HOME/runbinder/pages.key``, readable by the user only), never in ``.runbinder-cache``. A file that
+was planted, restored from another machine, truncated or written by another version is not ours and is ignored.
+Like every cache here it is a convenience: a file that cannot be read or written costs the next build time, never
+the build. Without a key (a home that cannot be written) nothing is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import safe
+from ..atomic import write_atomically
+from ..schemas import schema_dir
+from . import blocks as b
+
+if TYPE_CHECKING:
+    from .base import Renderer
+
+FILE_NAME = "pages.json"
+_MAGIC = b"runbinder-pages 1 "
+_KEY_BYTES = 32
+# Libraries whose output (or whose change of output) reaches the pages' HTML.
+_LIBRARIES = ("markdown", "pymdown-extensions", "nh3", "pygments")
+
+
+def key_file() -> Path:
+    """Where this user's signing key is kept: beside other programs' caches, not in the project."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "runbinder" / "pages.key"
+
+
+def signing_key() -> bytes | None:
+    """This user's key, made on first use (readable by the user only); None when it can be neither read nor made."""
+    path = key_file()
+    for _ in range(2):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            try:
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another build made it meanwhile: read that one
+                continue
+            except OSError:
+                return None
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(_KEY_BYTES))
+            continue
+        except OSError:
+            return None
+        return data if len(data) == _KEY_BYTES else None
+    return None
+
+
+@functools.cache
+def _versions() -> str:
+    from ..checks.cache import code_digest
+
+    parts = [code_digest()]
+    for name in _LIBRARIES:
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} -")
+    schemas = hashlib.sha256()
+    for path in sorted(schema_dir().glob("*.json")):
+        schemas.update(path.name.encode() + b"\0" + path.read_bytes())
+    parts.append(schemas.hexdigest())
+    return "\n".join(parts)
+
+
+def site_key(renderer: Renderer) -> str:
+    """A digest of everything the generated pages (shared pages aside) are made from."""
+    digest = hashlib.sha256()
+    for part in (_versions(), renderer.context_digest(), renderer.runbooks_digest()):
+        digest.update(part.encode("utf-8", errors="surrogatepass") + b"\n")
+    for path, source in sorted(renderer.index.files.items()):
+        if path.endswith(".md"):  # shared pages: their links make backlinks on runbook pages
+            try:
+                digest.update(path.encode() + b"\0" + Path(source).read_bytes() + b"\0")
+            except OSError:
+                digest.update(path.encode() + b"\0unreadable\0")
+    return digest.hexdigest()
+
+
+def _sign(key: bytes, payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, key=key, digest_size=32).hexdigest().encode()
+
+
+def load(directory: Path, site: str) -> dict[str, b.Page] | None:
+    """The kept pages made from exactly what ``site`` digests, their fragments put into ``safe.FRAGMENTS``; None
+    when there are none (or none this user wrote)."""
+    key = signing_key()
+    if key is None:
+        return None
+    try:
+        data = (directory / FILE_NAME).read_bytes()
+    except OSError:
+        return None
+    head, _, payload = data.partition(b"\n")
+    if not head.startswith(_MAGIC) or not hmac.compare_digest(head[len(_MAGIC) :], _sign(key, payload)):
+        return None
+    try:
+        entry = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("site") != site:
+        return None
+    nonce, fragments, rows = entry.get("nonce"), entry.get("fragments"), entry.get("pages")
+    if not (isinstance(nonce, str) and isinstance(fragments, dict) and isinstance(rows, list)):
+        return None
+    # The markers carry the nonce of the process that wrote them; this process knows them by its own.
+    old, new = "rbfrag" + nonce, "rbfrag" + safe.FRAGMENTS.nonce
+    pages = {}
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, str) for v in row)):
+            return None
+        path, title, markdown = row
+        pages[path] = b.Page(path, title, markdown.replace(old, new))
+    safe.FRAGMENTS.store.update({k: v for k, v in fragments.items() if isinstance(v, str)})
+    return pages
+
+
+def save(directory: Path, site: str, pages: dict[str, b.Page]) -> None:
+    """Keep ``pages`` (with the fragments they carry) for the next build made from what ``site`` digests. A
+    convenience: when it cannot be written, the next build makes its pages again."""
+    key = signing_key()
+    if key is None:
+        return
+    store = safe.FRAGMENTS.store
+    used: dict[str, str] = {}
+    for page in pages.values():
+        for marker in safe.FRAGMENTS.pattern.finditer(page.markdown):
+            used[marker.group(1)] = store.get(marker.group(1), "")
+    entry: dict[str, Any] = {
+        "site": site,
+        "nonce": safe.FRAGMENTS.nonce,
+        "pages": [[page.path, page.title, page.markdown] for page in pages.values()],
+        "fragments": used,
+    }
+    payload = json.dumps(entry, separators=(",", ":")).encode("ascii")
+    with contextlib.suppress(OSError):
+        write_atomically(directory / FILE_NAME, _MAGIC + _sign(key, payload) + b"\n" + payload, sync=False)

@@ -1,0 +1,220 @@
+"""`mkdocs build` keeps its generated pages for the next build (render/kept.py): a build of an unchanged project
+reads them back instead of making them, and gets the very same pages; any change to what they are made from makes
+them again; and an entry this user did not write (planted, tampered with, signed with another key) is never used."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+
+from runbinder import safe
+from runbinder.render import kept, site
+from runbinder.render.site import SiteRenderer
+from runbinder.validate import load_project
+
+from .conftest import ROOT, copy_site_project
+
+LINKER = "runbooks/authos-api/authos-api-brute-force-attack.yaml"
+SHARED = "runbooks/pages/notes.md"
+_MAGIC = b"runbinder-pages 1 "
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The bundled runbooks with a shared page that a runbook links to."""
+    shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
+    (tmp_path / SHARED).parent.mkdir()
+    (tmp_path / SHARED).write_text("# Notes\n\nWhat we learned.\n", encoding="utf-8")
+    path = tmp_path / LINKER
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("summary: >-\n", "summary: >-\n  See [the notes](pages/notes.md).\n", 1), encoding="utf-8"
+    )
+    return tmp_path
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the runbook pages made (not read back), in order."""
+    ids: list[str] = []
+    real = site.runbook
+
+    def counting(renderer: Any, rb: Any) -> Any:
+        ids.append(rb["id"])
+        return real(renderer, rb)
+
+    monkeypatch.setattr(site, "runbook", counting)
+    return ids
+
+
+def _pages(
+    root: Path, keep: Path | None, today: date = date(2026, 11, 22), directory_urls: bool = True
+) -> list[tuple[str, str, str]]:
+    project = load_project(root / "runbooks", None, root)
+    assert not [d for d in project.diagnostics if d.level == "error"]
+    pages = SiteRenderer(project.index, today=today, directory_urls=directory_urls).pages(keep=keep)
+    return [(path, page.title, safe.FRAGMENTS.inline(page.document())) for path, page in pages.items()]
+
+
+def _edit(root: Path, relative: str, old: str, new: str) -> None:
+    path = root / relative
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_an_unchanged_project_reads_its_pages_back(project: Path, made: list[str], monkeypatch: Any) -> None:
+    first = _pages(project, project / "cache")
+    assert made
+    assert (project / "cache" / kept.FILE_NAME).is_file()
+    made.clear()
+    # A new process: other fragments, another nonce in every marker.
+    monkeypatch.setattr(safe, "FRAGMENTS", safe.Fragments())
+    second = _pages(project, project / "cache")
+    assert made == []
+    assert second == first
+    assert "rbfrag" not in "".join(text for _, _, text in second)  # every marker found its fragment
+    assert [p for p, _, _ in second if p.startswith("pages/")] == ["pages/notes.md"]  # shared pages made fresh
+
+
+def _added(root: Path) -> dict[str, Any]:
+    shutil.copy(root / LINKER, root / "runbooks/authos-api/copy.yaml")
+    _edit(root, "runbooks/authos-api/copy.yaml", "id: authos-api-brute-force-attack", "id: authos-api-copy")
+    return {}
+
+
+def _edited(relative: str, old: str, new: str) -> Callable[[Path], dict[str, Any]]:
+    def edit(root: Path) -> dict[str, Any]:
+        _edit(root, relative, old, new)
+        return {}
+
+    return edit
+
+
+EDITS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    # (the change, and the options of the next render)
+    "a step of a runbook": _edited(LINKER, "Implement CAPTCHA after 3", "CAPTCHA after 3"),
+    "a catalog entry": _edited("runbooks/catalog.yaml", "name: Critical", "name: Urgent"),
+    "a shared page's text": _edited(SHARED, "# Notes", "# Lessons"),
+    "a runbook added": _added,
+    "the date": lambda root: {"today": date(2027, 6, 1)},
+    "the link style": lambda root: {"directory_urls": False},
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_any_change_makes_the_pages_again(project: Path, made: list[str], edit: str) -> None:
+    _pages(project, project / "cache")
+    made.clear()
+    options = EDITS[edit](project)
+    again = _pages(project, project / "cache", **options)
+    assert made, "the pages were read back although what they are made from changed"
+    assert again == _pages(project, None, **options)
+    made.clear()
+    assert _pages(project, project / "cache", **options) == again  # kept in turn
+    assert made == []
+
+
+def _payload(cache: Path) -> tuple[bytes, bytes]:
+    head, _, payload = (cache / kept.FILE_NAME).read_bytes().partition(b"\n")
+    return head, payload
+
+
+def test_an_entry_this_user_did_not_write_is_never_used(
+    project: Path, made: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cache = project / "cache"
+    first = _pages(project, cache)
+    head, payload = _payload(cache)
+    assert b"Implement CAPTCHA" in payload
+    hostile = payload.replace(b"Implement CAPTCHA", b"<script>alert(1)</script>")
+
+    # Edited in place, keeping the signature of the entry it replaced.
+    (cache / kept.FILE_NAME).write_bytes(head + b"\n" + hostile)
+    made.clear()
+    assert _pages(project, cache) == first
+    assert made
+    # Signed, correctly, with another user's (or machine's) key.
+    with monkeypatch.context() as other:
+        other.setenv("XDG_CACHE_HOME", str(tmp_path / "other-user"))
+        other_key = kept.signing_key()
+    assert other_key is not None
+    assert other_key != kept.signing_key()
+    (cache / kept.FILE_NAME).write_bytes(_MAGIC + kept._sign(other_key, hostile) + b"\n" + hostile)
+    made.clear()
+    assert _pages(project, cache) == first
+    assert made
+    # The signature is the only thing that stands between such an entry and the pages (so the two above hold).
+    (cache / kept.FILE_NAME).write_bytes(_MAGIC + kept._sign(kept.signing_key() or b"", hostile) + b"\n" + hostile)
+    made.clear()
+    assert "<script>alert(1)</script>" in "".join(text for _, _, text in _pages(project, cache))
+    assert made == []
+    # Truncated, empty, not ours at all.
+    for broken in (head + b"\n" + payload[:-100], b"", b"{}", b"\xff\xfe" * 50):
+        (cache / kept.FILE_NAME).write_bytes(broken)
+        made.clear()
+        assert _pages(project, cache) == first
+        assert made
+    made.clear()
+    assert _pages(project, cache) == first  # and it was written again, whole
+    assert made == []
+
+
+def test_the_key_is_the_users_own_and_without_one_nothing_is_kept(
+    project: Path, made: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = kept.signing_key()
+    assert key is not None
+    assert len(key) == 32
+    assert kept.key_file().stat().st_mode & 0o077 == 0  # readable by the user only
+    assert not kept.key_file().is_relative_to(project)
+    assert kept.signing_key() == key  # made once, then read
+
+    (tmp_path / "not-a-folder").write_text("", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    assert kept.signing_key() is None
+    first = _pages(project, project / "cache")
+    assert not (project / "cache" / kept.FILE_NAME).exists()
+    made.clear()
+    assert _pages(project, project / "cache") == first
+    assert made
+
+
+def _build(project: Path, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """An in-process `mkdocs build` of ``project`` into its site folder; its debug messages."""
+    caplog.clear()
+    config = load_config(str(project / "mkdocs.yml"))
+    config.plugins.on_startup(command="build", dirty=False)
+    with caplog.at_level(logging.DEBUG, logger="mkdocs"):
+        build(config)
+    return [r.getMessage() for r in caplog.records if r.name.startswith("mkdocs")]
+
+
+def test_a_second_mkdocs_build_reads_the_pages_back_and_builds_the_same_site(
+    tmp_path: Path, made: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795305600")
+    project = copy_site_project(tmp_path / "project")
+
+    def files() -> dict[str, bytes]:
+        site_dir = project / "site"
+        return {p.relative_to(site_dir).as_posix(): p.read_bytes() for p in sorted(site_dir.rglob("*")) if p.is_file()}
+
+    messages = _build(project, caplog)
+    assert made
+    assert not any("read back" in m for m in messages)
+    first = files()
+    made.clear()
+    monkeypatch.setattr(safe, "FRAGMENTS", safe.Fragments())
+    messages = _build(project, caplog)
+    assert made == []
+    assert any("generated pages of the last build were read back" in m for m in messages)
+    assert files() == first
