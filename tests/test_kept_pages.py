@@ -1,6 +1,7 @@
-"""`mkdocs build` keeps its generated pages for the next build (render/kept.py): a build of an unchanged project
-reads them back instead of making them, and gets the very same pages; any change to what they are made from makes
-them again; and an entry this user did not write (planted, tampered with, signed with another key) is never used."""
+"""`mkdocs build` keeps its generated pages and its loaded files for the next build (render/kept.py): a build of an
+unchanged project reads them back instead of making them, and gets the very same pages and project; any change to
+what they are made from makes them again; and an entry this user did not write (planted, tampered with, signed
+with another key) is never used."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
-from runbinder import safe
+from runbinder import loader, safe
 from runbinder.render import kept, site
 from runbinder.render.site import SiteRenderer
 from runbinder.validate import load_project
@@ -123,8 +124,8 @@ def test_any_change_makes_the_pages_again(project: Path, made: list[str], edit: 
     assert made == []
 
 
-def _payload(cache: Path) -> tuple[bytes, bytes]:
-    head, _, payload = (cache / kept.FILE_NAME).read_bytes().partition(b"\n")
+def _payload(cache: Path, name: str = kept.FILE_NAME) -> tuple[bytes, bytes]:
+    head, _, payload = (cache / name).read_bytes().partition(b"\n")
     return head, payload
 
 
@@ -198,7 +199,7 @@ def _build(project: Path, caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name.startswith("mkdocs")]
 
 
-def test_a_second_mkdocs_build_reads_the_pages_back_and_builds_the_same_site(
+def test_a_second_mkdocs_build_reads_back_pages_and_files_and_builds_the_same_site(
     tmp_path: Path, made: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795305600")
@@ -214,7 +215,81 @@ def test_a_second_mkdocs_build_reads_the_pages_back_and_builds_the_same_site(
     first = files()
     made.clear()
     monkeypatch.setattr(safe, "FRAGMENTS", safe.Fragments())
+    parsed: list[str] = []
+    real = loader.load_bytes
+    monkeypatch.setattr(loader, "load_bytes", lambda raw, doc: parsed.append(doc.display) or real(raw, doc))
     messages = _build(project, caplog)
     assert made == []
+    assert parsed == []  # and not one runbook was parsed
     assert any("generated pages of the last build were read back" in m for m in messages)
     assert files() == first
+
+
+# -- loaded files
+
+
+def _load(root: Path, cache: dict[Path, Any] | None) -> tuple[list[Any], list[Any]]:
+    project = load_project(root / "runbooks", None, root, cache)
+    documents = [(d.display, d.digest, d.kind, d.data, d.diagnostics, d.schema_diagnostics) for d in project.documents]
+    return documents, project.diagnostics
+
+
+def test_files_kept_by_the_last_build_load_as_the_files_themselves(project: Path, monkeypatch: Any) -> None:
+    """Kept files stand for their data, schema verdict and positions: a project loaded with them is the project
+    loaded from its files, cross-file problems included, located at the same line and column."""
+    _edit(project, LINKER, "severity: sev2", "severity: sev9")  # a reference error: found across files
+    (project / "runbooks/authos-api/broken.yaml").write_text("id: broken\ntitle: [unclosed\n", encoding="utf-8")
+    cache = project / "cache"
+    fresh = _load(project, None)
+    first = load_project(project / "runbooks", None, project, {})
+    kept.save_documents(cache, first.documents, {})
+    known = kept.load_documents(cache)
+    shown = {doc.display for doc in known.values()}
+    assert "runbooks/authos-api/authos-api-brute-force-attack.yaml" in shown  # its problem is not its own
+    assert "runbooks/authos-api/broken.yaml" not in shown  # files with a problem are loaded again
+    assert len(known) > 30
+
+    parsed: list[str] = []
+    real = loader.load_bytes
+
+    def counting(raw: bytes, doc: Any) -> Any:
+        parsed.append(doc.display)
+        return real(raw, doc)
+
+    monkeypatch.setattr(loader, "load_bytes", counting)
+    again = _load(project, kept.load_documents(cache))
+    assert again == fresh
+    assert sorted(parsed) == sorted({d[0] for d in fresh[0]} - shown)
+    assert any(d.rule == "xref.severity" and d.line > 1 for d in again[1])
+    _edit(project, LINKER, "title: Brute Force Attack", "title: Brute force")  # changed bytes: parsed again
+    parsed.clear()
+    assert _load(project, kept.load_documents(cache)) == _load(project, None)
+    assert "runbooks/authos-api/authos-api-brute-force-attack.yaml" in parsed
+
+
+@pytest.mark.parametrize("data", [{1: "one"}, {"a": [float("nan")]}, {"a": float("inf")}, {"a": {"b": (1, 2)}}])
+def test_only_data_json_holds_exactly_is_kept(tmp_path: Path, data: Any) -> None:
+    """Data JSON would change (a key that is not a string, a number JSON cannot write) is never kept."""
+    doc = loader.Document(tmp_path / "a.yaml", "a.yaml", "runbook", data=data, schema_diagnostics=[])
+    plain = loader.Document(tmp_path / "b.yaml", "b.yaml", "runbook", data={"a": [1, 2.5, None]}, schema_diagnostics=[])
+    kept.save_documents(tmp_path, [doc, plain], {})
+    assert [d.display for d in kept.load_documents(tmp_path).values()] == ["b.yaml"]
+
+
+def test_kept_files_this_user_did_not_write_are_never_used(project: Path, tmp_path: Path, monkeypatch: Any) -> None:
+    cache = project / "cache"
+    first = load_project(project / "runbooks", None, project, {})
+    kept.save_documents(cache, first.documents, {})
+    head, payload = _payload(cache, kept.DOCUMENTS)
+    assert b"Brute Force Attack" in payload
+    planted = payload.replace(b"Brute Force Attack", b"Nothing to see")
+    with monkeypatch.context() as other:
+        other.setenv("XDG_CACHE_HOME", str(tmp_path / "other-user"))
+        other_key = kept.signing_key()
+    assert other_key is not None
+    for data in (head + b"\n" + planted, _MAGIC + kept._sign(other_key, planted) + b"\n" + planted, b"junk"):
+        (cache / kept.DOCUMENTS).write_bytes(data)
+        assert kept.load_documents(cache) == {}
+    # The signature is what keeps such an entry out (so the three above hold).
+    (cache / kept.DOCUMENTS).write_bytes(_MAGIC + kept._sign(kept.signing_key() or b"", planted) + b"\n" + planted)
+    assert any(d.data.get("title") == "Nothing to see" for d in kept.load_documents(cache).values())

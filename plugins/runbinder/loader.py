@@ -231,6 +231,8 @@ def load_file(path: Path, display: str | None = None, cache: dict[Path, Document
         return load_bytes(raw, doc)
     known = cache.get(path)
     if known is not None and known.display == shown and known.digest == digest(raw):
+        if not known.text and known.data is not None:  # kept by an earlier process: positions come from the text
+            known.text = raw.decode("utf-8-sig")
         return known
     cache[path] = load_bytes(raw, doc)
     return doc

@@ -32,6 +32,7 @@ from .alerts import Coverage
 from .alerts import check as check_alerts
 from .diagnostics import Diagnostic
 from .loader import Document, digest
+from .render import kept
 from .render.lists import alerts_page
 from .render.site import SiteRenderer, severity_css
 from .sitemap import PAGES
@@ -164,6 +165,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.checks: Callable[[], list[Diagnostic]] | None = None
         self.side: sidework.Child[list[Diagnostic]] | None = None
         self.written: str | None = None  # the page MkDocs writes after this event (sent to the checks when written)
+        self.keeping: list[Callable[[], None]] = []  # what this build keeps for the next one, written beside it
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -188,7 +190,15 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if not (root / "catalog.yaml").is_file() and not (root / "catalog.yml").is_file():
             raise PluginError(f"runbinder: {root} has no catalog.yaml (set plugins.runbinder.runbooks_dir)")
         self.root = root
+        self.keeping = []
+        if not self.serving:  # files that loaded cleanly in the last build, kept by it (render/kept.py)
+            self.documents = kept.load_documents(_cache_dir(config))
+        known = dict(self.documents)
         self.project = load_project(root, None, base, self.documents, beside=self._parallel())
+        if not self.serving:
+            self.keeping.append(
+                functools.partial(kept.save_documents, _cache_dir(config), self.project.documents, known)
+            )
         errors = [d for d in self.project.diagnostics if d.level == "error"]
         for diagnostic in sorted(self.project.diagnostics):
             if diagnostic.level == "error":
@@ -239,7 +249,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             if self.serving:  # pages are remembered in memory, page by page
                 pages = renderer.pages(self.page_memo)
             else:  # the last build's pages are kept on disk, and read back when nothing they were made from changed
-                pages = renderer.pages(beside=self._parallel(), keep=_cache_dir(config))
+                pages = renderer.pages(beside=self._parallel(), keep=_cache_dir(config), later=self.keeping)
                 if renderer.read_back:
                     log.debug(
                         f"runbinder: the generated pages of the last build were read back ({CACHE_DIR}/pages.json)"
@@ -320,11 +330,17 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         site = bool(self.config.check_site)
         urls = {f.src_uri: f.url for f in files.documentation_pages(inclusion=InclusionLevel.is_included)}
         printer = self._print_page(config, urls)
+        keeping, self.keeping = self.keeping, []
         if (self.checks is not None or site or printer is not None) and self._parallel() and sidework.can_fork():
-            work = functools.partial(_side_work, self.checks, printer, Path(config.site_dir), site, _cache_dir(config))
+            work = functools.partial(
+                _side_work, keeping, self.checks, printer, Path(config.site_dir), site, _cache_dir(config)
+            )
             self.side = sidework.Child(work, "checks")
             log.debug(f"checks and print.html are made beside the build, in process {self.side.pid}")
-        elif self.checks is not None:
+            return
+        for keep in keeping:
+            keep()
+        if self.checks is not None:
             for diagnostic in self.checks():
                 log.warning(diagnostic.text())
 
@@ -595,6 +611,7 @@ class Printer:
 
 
 def _side_work(
+    keeping: list[Callable[[], None]],
     checks: Callable[[], list[Diagnostic]] | None,
     printer: Printer | None,
     site_dir: Path,
@@ -602,11 +619,14 @@ def _side_work(
     cache_dir: Path,
     inbox: sidework.Inbox[Any],
 ) -> list[Diagnostic]:
-    """In the child: the checks; then each page as MkDocs renders it (for print.html) and writes it (read for the
-    site link check); print.html once every page is rendered; the site link check over all of them at the end."""
+    """In the child: what this build keeps for the next one, and the checks; then each page as MkDocs renders it
+    (for print.html) and writes it (read for the site link check); print.html once every page is rendered; the
+    site link check over all of them at the end."""
     from .atomic import write_atomically
     from .checks.links import Reading, check_site, page_reading
 
+    for keep in keeping:
+        keep()
     found = checks() if checks is not None else []
     rendered: dict[str, tuple[str, str]] = {}
     readings: dict[str, Reading] = {}

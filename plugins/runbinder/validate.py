@@ -259,7 +259,8 @@ _BESIDE_FROM = 100  # files: below this, starting a child costs about what it sa
 
 def _loaded(files: Sequence[Path], cwd: Path, cache: dict[Path, Document] | None, beside: bool) -> list[Document]:
     """Every file loaded, in order; ``beside``: the second half by a forked child, meanwhile."""
-    if not beside or len(files) < _BESIDE_FROM or not sidework.can_fork():
+    unknown = len(files) if cache is None else sum(file not in cache for file in files)
+    if not beside or unknown < _BESIDE_FROM or not sidework.can_fork():
         return [load_file(file, display_path(file, cwd), cache) for file in files]
     ours, theirs = files[: len(files) // 2], files[len(files) // 2 :]
     child = sidework.Child(functools.partial(_judged, theirs, cwd), "load")

@@ -1,12 +1,16 @@
-"""The generated pages of the last `mkdocs build`, kept for the next one (``<cache_dir>/pages.json``).
+"""What `mkdocs build` made, kept for the next build: its generated pages (``<cache_dir>/pages.json``) and its
+loaded runbook and catalog files (``documents.json``).
 
 A second build of an unchanged project makes no page again: at 1,000 runbooks, making them costs more than a
 second of the build. The file holds one entry, the pages of the last build, under a digest of everything they were
 made from (``site_key``): runbinder's code, the versions of the libraries that shape their HTML, the date, the link
 style, the pages links may name, every runbook, catalog and site file, the shared pages' text and the schemas.
-Anything else is a miss, and the pages are made as usual.
+Anything else is a miss, and the pages are made as usual. A file's data is kept under its path, name and the
+digest of its bytes, and only when it loaded without any problem; validation across files (references, variables)
+still runs on every build.
 
-The pages' Markdown is put into the site as it is, so an entry must be one this machine's user wrote: each file is
+The pages' Markdown is put into the site as it is, and kept data stands for what a file says, so an entry must be one
+this machine's user wrote: each file is
 signed (keyed BLAKE2b) with a key that is kept outside the project, in the user's cache folder
 (``$XDG_CACHE_HOME/runbinder/pages.key``, readable by the user only), never in ``.runbinder-cache``. A file that
 was planted, restored from another machine, truncated or written by another version is not ours and is ignored.
@@ -21,14 +25,17 @@ import functools
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
+from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import safe
 from ..atomic import write_atomically
+from ..loader import Document
 from ..schemas import schema_dir
 from . import blocks as b
 
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
     from .base import Renderer
 
 FILE_NAME = "pages.json"
+DOCUMENTS = "documents.json"
 _MAGIC = b"runbinder-pages 1 "
 _KEY_BYTES = 32
 # Libraries whose output (or whose change of output) reaches the pages' HTML.
@@ -106,23 +114,38 @@ def _sign(key: bytes, payload: bytes) -> bytes:
     return hashlib.blake2b(payload, key=key, digest_size=32).hexdigest().encode()
 
 
-def load(directory: Path, site: str) -> dict[str, b.Page] | None:
-    """The kept pages made from exactly what ``site`` digests, their fragments put into ``safe.FRAGMENTS``; None
-    when there are none (or none this user wrote)."""
+def _read_signed(path: Path) -> Any:
+    """The JSON in ``path`` when this user signed it, else None."""
     key = signing_key()
     if key is None:
         return None
     try:
-        data = (directory / FILE_NAME).read_bytes()
+        data = path.read_bytes()
     except OSError:
         return None
     head, _, payload = data.partition(b"\n")
     if not head.startswith(_MAGIC) or not hmac.compare_digest(head[len(_MAGIC) :], _sign(key, payload)):
         return None
     try:
-        entry = json.loads(payload)
+        return json.loads(payload)
     except ValueError:
         return None
+
+
+def _write_signed(path: Path, entry: Any) -> None:
+    """Write ``entry`` as JSON signed with this user's key (nothing without one; a failure only costs time)."""
+    key = signing_key()
+    if key is None:
+        return
+    payload = json.dumps(entry, separators=(",", ":")).encode("ascii")
+    with contextlib.suppress(OSError):
+        write_atomically(path, _MAGIC + _sign(key, payload) + b"\n" + payload, sync=False)
+
+
+def load(directory: Path, site: str) -> dict[str, b.Page] | None:
+    """The kept pages made from exactly what ``site`` digests, their fragments put into ``safe.FRAGMENTS``; None
+    when there are none (or none this user wrote)."""
+    entry = _read_signed(directory / FILE_NAME)
     if not isinstance(entry, dict) or entry.get("site") != site:
         return None
     nonce, fragments, rows = entry.get("nonce"), entry.get("fragments"), entry.get("pages")
@@ -143,9 +166,6 @@ def load(directory: Path, site: str) -> dict[str, b.Page] | None:
 def save(directory: Path, site: str, pages: dict[str, b.Page]) -> None:
     """Keep ``pages`` (with the fragments they carry) for the next build made from what ``site`` digests. A
     convenience: when it cannot be written, the next build makes its pages again."""
-    key = signing_key()
-    if key is None:
-        return
     store = safe.FRAGMENTS.store
     used: dict[str, str] = {}
     for page in pages.values():
@@ -157,6 +177,44 @@ def save(directory: Path, site: str, pages: dict[str, b.Page]) -> None:
         "pages": [[page.path, page.title, page.markdown] for page in pages.values()],
         "fragments": used,
     }
-    payload = json.dumps(entry, separators=(",", ":")).encode("ascii")
-    with contextlib.suppress(OSError):
-        write_atomically(directory / FILE_NAME, _MAGIC + _sign(key, payload) + b"\n" + payload, sync=False)
+    _write_signed(directory / FILE_NAME, entry)
+
+
+def load_documents(directory: Path) -> dict[Path, Document]:
+    """The files the last build loaded without a problem, by path, as ``load_project``'s ``cache`` takes them: one
+    is used only while its name and the digest of its bytes are unchanged."""
+    entry = _read_signed(directory / DOCUMENTS)
+    if not isinstance(entry, dict) or entry.get("versions") != _versions():
+        return {}
+    out = {}
+    for path, row in (entry.get("files") or {}).items():
+        if not (isinstance(row, list) and len(row) == 4 and row[2] in ("catalog", "runbook")):
+            continue
+        display, digest, kind, data = row
+        if isinstance(display, str) and isinstance(digest, str) and isinstance(data, dict):
+            out[Path(path)] = Document(
+                Path(path), display, kind, data=data, digest=digest, schema_diagnostics=[], invalid_paths=[]
+            )
+    return out
+
+
+def save_documents(directory: Path, documents: Iterable[Document], known: Mapping[Path, Document]) -> None:
+    """Keep every file that loaded without a problem and whose data JSON holds exactly (``known``: what was read
+    back; nothing is written when they are the same files)."""
+    clean = [d for d in documents if d.data is not None and not d.diagnostics and d.schema_diagnostics == []]
+    clean = [d for d in clean if not d.invalid_paths]
+    if {d.path: (d.display, d.digest) for d in clean} == {p: (d.display, d.digest) for p, d in known.items()}:
+        return
+    files = {str(d.path): [d.display, d.digest, d.kind, d.data] for d in clean if _plain(d.data)}
+    _write_signed(directory / DOCUMENTS, {"versions": _versions(), "files": files})
+
+
+def _plain(data: Any) -> bool:
+    """Whether ``data`` holds nothing JSON would change: string keys, finite numbers."""
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_plain(v) for v in data)
+    if isinstance(data, float):
+        return math.isfinite(data)
+    return data is None or isinstance(data, (str, int, bool))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,11 @@ class SiteRenderer(Renderer):
     """Whether the last ``pages()`` read the pages kept by an earlier build instead of making them."""
 
     def pages(
-        self, memo: dict[str, Any] | None = None, beside: bool = False, keep: Path | None = None
+        self,
+        memo: dict[str, Any] | None = None,
+        beside: bool = False,
+        keep: Path | None = None,
+        later: list[Callable[[], None]] | None = None,
     ) -> dict[str, b.Page]:
         """Every generated page. ``memo`` (kept by a long-lived caller: the MkDocs plugin under `mkdocs serve`)
         holds the runbook pages of the last call with what each depended on; a runbook's page is made again only
@@ -46,14 +50,17 @@ class SiteRenderer(Renderer):
         ``beside``: a forked child (sidework) makes part of the runbook pages meanwhile, when one can be started.
 
         ``keep``: a cache folder where the pages of the last call are kept between processes (``kept``): when they
-        were made from exactly what this call would make them from, they are read back instead (without ``memo``)."""
+        were made from exactly what this call would make them from, they are read back instead (without ``memo``).
+        Pages made here are kept there for the next call; with ``later``, by a function appended to it (for a
+        caller that has this done beside, after the pages are out)."""
         site = kept.site_key(self) if keep is not None and memo is None else None
         out = kept.load(keep, site) if keep is not None and site is not None else None
         self.read_back = out is not None
         if out is None:
             out = self._generated(memo, beside)
             if keep is not None and site is not None:
-                kept.save(keep, site, out)
+                saving = functools.partial(kept.save, keep, site, dict(out))
+                saving() if later is None else later.append(saving)
         for path, source in self.shared_pages().items():
             out[path] = shared_page(self, path, source)
         return out
