@@ -16,7 +16,7 @@ import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
-from runbinder import loader, safe
+from runbinder import binder, loader, safe, sidework
 from runbinder.render import kept, site
 from runbinder.render.site import SiteRenderer
 from runbinder.validate import load_project
@@ -203,7 +203,11 @@ def test_a_second_mkdocs_build_reads_back_pages_and_files_and_builds_the_same_si
     tmp_path: Path, made: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795305600")
+    monkeypatch.setattr(sidework, "can_fork", lambda: False)  # all in this process, where the spies are
     project = copy_site_project(tmp_path / "project")
+    printed: list[int] = []
+    real_print = binder.print_page
+    monkeypatch.setattr(binder, "print_page", lambda *args: printed.append(1) or real_print(*args))
 
     def files() -> dict[str, bytes]:
         site_dir = project / "site"
@@ -211,6 +215,7 @@ def test_a_second_mkdocs_build_reads_back_pages_and_files_and_builds_the_same_si
 
     messages = _build(project, caplog)
     assert made
+    assert printed == [1]
     assert not any("read back" in m for m in messages)
     first = files()
     made.clear()
@@ -221,6 +226,7 @@ def test_a_second_mkdocs_build_reads_back_pages_and_files_and_builds_the_same_si
     messages = _build(project, caplog)
     assert made == []
     assert parsed == []  # and not one runbook was parsed
+    assert printed == [1]  # nor print.html made again
     assert any("generated pages of the last build were read back" in m for m in messages)
     assert files() == first
 
@@ -293,3 +299,33 @@ def test_kept_files_this_user_did_not_write_are_never_used(project: Path, tmp_pa
     # The signature is what keeps such an entry out (so the three above hold).
     (cache / kept.DOCUMENTS).write_bytes(_MAGIC + kept._sign(kept.signing_key() or b"", planted) + b"\n" + planted)
     assert any(d.data.get("title") == "Nothing to see" for d in kept.load_documents(cache).values())
+
+
+# -- print.html
+
+
+def test_print_html_is_kept_under_everything_it_is_made_from(project: Path) -> None:
+    from runbinder.binder import BinderOptions, PrintPage
+
+    index = load_project(project / "runbooks", None, project).index
+    renderer = PrintPage(index, BinderOptions(today=date(2026, 11, 22)), {}).renderer
+    rendered = {"index.md": ("index.html", "<h1>Home</h1>"), "a.md": ("a.html", "<p>a</p>")}
+    key = kept.print_key(renderer, "settings", rendered)
+    assert kept.print_key(renderer, "settings", dict(reversed(rendered.items()))) == key
+    for other in (
+        kept.print_key(renderer, "other settings", rendered),
+        kept.print_key(renderer, "settings", {**rendered, "a.md": ("a.html", "<p>b</p>")}),
+        kept.print_key(renderer, "settings", {**rendered, "a.md": ("b/a.html", "<p>a</p>")}),
+        kept.print_key(renderer, "settings", {"index.md": rendered["index.md"]}),
+        kept.print_key(PrintPage(index, BinderOptions(today=date(2027, 1, 1)), {}).renderer, "settings", rendered),
+    ):
+        assert other != key
+
+    cache = project / "cache"
+    kept.save_print_page(cache, key, b"<html>print</html>")
+    assert kept.load_print_page(cache, key) == b"<html>print</html>"
+    other_key = kept.print_key(renderer, "other settings", rendered)
+    assert kept.load_print_page(cache, other_key) is None
+    head, payload = _payload(cache, kept.PRINT_PAGE)
+    (cache / kept.PRINT_PAGE).write_bytes(head + b"\n" + payload.replace(b"print", b"<script>alert(1)</script>"))
+    assert kept.load_print_page(cache, key) is None

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runbinder.checks.links import _Page, _read, _scan, check_site, page_reading
+from runbinder.checks.links import _Page, _read, _scan, check_site, page_reading, read_seen
 
 TRICKY = [
     '<a href="x.html">a</a><A HREF="Y.html" ID="Up">b</A>',
@@ -213,3 +213,29 @@ def test_pages_read_ahead_are_not_read_again(tmp_path: Path, monkeypatch: pytest
     found = check_site(site, "site", readings=readings)
     assert [(d.path, d.rule) for d in found] == [("site/index.html", "site.anchor"), ("site/index.html", "site.link")]
     assert len(read) == 1
+
+
+def test_pages_seen_while_written_are_not_read_again_unless_they_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build tells the check which pages it read as they were written (read_seen: the file's identity and the
+    digest of its bytes): those are neither read nor digested again, unless the file changed since."""
+    import runbinder.checks.links as links
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _site(site)
+    seen = {p.relative_to(site).as_posix(): read_seen(p)[1] for p in site.rglob("*.html")}
+    first = check_site(site, "site", cache, seen=seen)
+    assert first == check_site(site, "site")
+    digested: list[int] = []
+    real = links._page_digest
+    monkeypatch.setattr(links, "_page_digest", lambda data: digested.append(len(data)) or real(data))
+    assert check_site(site, "site", cache, seen=seen) == first
+    assert digested == []
+
+    # The target gains nothing but loses its id after it was seen: a new file (another size) is read again, and
+    # the findings kept for its old bytes are not used.
+    _site(site, target_ids="<h2>x</h2>")
+    found = check_site(site, "site", cache, seen=seen)
+    assert [(d.path, d.rule) for d in found] == [("site/index.html", "site.anchor"), ("site/index.html", "site.link")]
+    assert found == check_site(site, "site")

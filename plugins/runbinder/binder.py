@@ -330,7 +330,8 @@ class PrintPage:
 
     def __init__(self, index: Index, options: BinderOptions, urls: Mapping[str, str]) -> None:
         self.index, self.options, self.urls = index, options, dict(urls)
-        self.known = {s.page: s.key for s in sections(SiteRenderer(index, today=options.today, print_mode=True))}
+        self.renderer = SiteRenderer(index, today=options.today, print_mode=True)
+        self.known = {s.page: s.key for s in sections(self.renderer)}
         self.resolve = site_resolver({src: (url, "") for src, url in self.urls.items()})[1]
         self.ready: dict[str, tuple[str, str]] = {}  # source path -> (body as rendered, body made ready)
 

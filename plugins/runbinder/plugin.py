@@ -9,6 +9,7 @@ killed at any moment leaves the last good site complete (``publish``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -473,7 +474,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if (printer := self._print_page(config)) is not None:
             from .atomic import write_atomically
 
-            write_atomically(Path(config.site_dir) / PRINT_PAGE, printer.html(self.rendered), sync=False)
+            keep = None if self.serving else _cache_dir(config)
+            write_atomically(Path(config.site_dir) / PRINT_PAGE, printer.html(self.rendered, keep), sync=False)
         if site:
             from .checks.links import check_site
 
@@ -606,8 +608,24 @@ class Printer:
     page: PrintPage
     pdf_link: str | None
 
-    def html(self, rendered: Mapping[str, tuple[str, str]]) -> bytes:
-        return self.page.html(rendered, MERMAID_JS, self.pdf_link).encode("utf-8")
+    def html(
+        self,
+        rendered: Mapping[str, tuple[str, str]],
+        keep: Path | None = None,
+        later: list[Callable[[], None]] | None = None,
+    ) -> bytes:
+        """print.html; with ``keep`` (a cache folder), the one a build made from the very same pages is read back,
+        or the one made here is kept there for the next build (by a function appended to ``later``, if given)."""
+        if keep is None:
+            return self.page.html(rendered, MERMAID_JS, self.pdf_link).encode("utf-8")
+        settings = repr((self.page.options, MERMAID_JS, self.pdf_link))
+        key = kept.print_key(self.page.renderer, settings, rendered)
+        data = kept.load_print_page(keep, key)
+        if data is None:
+            data = self.page.html(rendered, MERMAID_JS, self.pdf_link).encode("utf-8")
+            saving = functools.partial(kept.save_print_page, keep, key, data)
+            saving() if later is None else later.append(saving)
+        return data
 
 
 def _side_work(
@@ -623,13 +641,18 @@ def _side_work(
     (for print.html) and writes it (read for the site link check); print.html once every page is rendered; the
     site link check over all of them at the end."""
     from .atomic import write_atomically
-    from .checks.links import Reading, check_site, page_reading
+    from .checks.cache import VerdictCache
+    from .checks.links import Reading, Seen, check_site, page_reading, read_seen
 
     for keep in keeping:
         keep()
+    keeping = []
     found = checks() if checks is not None else []
+    if site:  # parsed now, while MkDocs renders, not at the end: the link check finds it parsed (checks/cache.py)
+        VerdictCache(cache_dir, name="site.json")
     rendered: dict[str, tuple[str, str]] = {}
     readings: dict[str, Reading] = {}
+    seen: dict[str, Seen] = {}
     while (message := inbox.get()) is not None:
         kind, value = message
         if kind == "page":
@@ -638,16 +661,21 @@ def _side_work(
             if printer is not None:
                 printer.page.add(src_uri, url, content)
         if kind in ("pages", "finish") and printer is not None:  # "finish" without "pages" too: always written
-            data = printer.html(rendered)
+            data = printer.html(rendered, cache_dir, later=keeping)
             printer = None
             write_atomically(site_dir / PRINT_PAGE, data, sync=False)  # read by check_site (or known by digest)
         if kind == "written" and site:
             try:
-                data = Path(value).read_bytes()
+                data, seen_as = read_seen(Path(value))
             except OSError:
                 continue  # check_site reads what is there at the end
             key, reading = page_reading(data)
             readings[key] = reading
+            with contextlib.suppress(ValueError):  # a page outside site_dir is read again by check_site
+                seen[Path(value).relative_to(site_dir).as_posix()] = seen_as
         elif kind == "finish":
-            return [*found, *(check_site(site_dir, "site", cache_dir, readings) if site else [])]
+            found += check_site(site_dir, "site", cache_dir, readings, seen) if site else []
+            for keep in keeping:  # print.html, when it was made here
+                keep()
+            return found
     raise EOFError("the build ended before its checks")

@@ -73,7 +73,7 @@ def write_deferred(unless_within: float = 0.0) -> None:
         _DEFERRED = {} if pending is not None else None
 
 
-def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+def file_identity(stat: os.stat_result) -> tuple[int, int, int, int]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
@@ -217,7 +217,7 @@ class VerdictCache:
     def _read(self, path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]] | None:
         try:
             with open(path, "rb") as file:
-                identity = _identity(os.fstat(file.fileno()))
+                identity = file_identity(os.fstat(file.fileno()))
                 known = _PARSED.get(path)
                 if known is not None and known[0] == identity:  # parsed before, unchanged since (mkdocs serve)
                     return dict(known[1]), dict(known[2])
@@ -272,7 +272,7 @@ class VerdictCache:
             write_atomically(self.path, data.encode("utf-8"))
             # What was written need not be parsed again by this process (another run replacing the file meanwhile
             # only costs it the verdicts that run added).
-            _PARSED[self.path] = (_identity(os.stat(self.path)), entries, versions)
+            _PARSED[self.path] = (file_identity(os.stat(self.path)), entries, versions)
         except OSError as exc:
             return exc.strerror or str(exc)
         self.changed = False

@@ -39,7 +39,7 @@ from ..diagnostics import Diagnostic, Level
 from ..urls import is_safe, scheme
 from ..validate import Project, iter_items
 from . import Item, PathT, apply_ignores
-from .cache import VerdictCache, code_digest, diagnostic_row, diagnostics_from_rows
+from .cache import VerdictCache, code_digest, diagnostic_row, diagnostics_from_rows, file_identity
 
 DEFAULT_SKIP_HOSTS = (
     "example.com",
@@ -220,6 +220,18 @@ def page_reading(data: bytes) -> tuple[str, Reading]:
     return _page_digest(data), _read(data.decode("utf-8", errors="replace"))
 
 
+Seen = tuple[tuple[int, int, int, int], str]
+"""A file as it was read: the identity of its inode then (device, inode, size, mtime) and the digest of its bytes."""
+
+
+def read_seen(path: Path) -> tuple[bytes, Seen]:
+    """A file's bytes, and how check_site can tell later that it is still what was read (``seen``)."""
+    with path.open("rb") as handle:
+        identity = file_identity(os.fstat(handle.fileno()))
+        data = handle.read()
+    return data, (identity, _page_digest(data))
+
+
 def _page_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -229,14 +241,17 @@ def check_site(
     display_root: str | None = None,
     cache_dir: Path | None = None,
     readings: Mapping[str, Reading] | None = None,
+    seen: Mapping[str, Seen] | None = None,
 ) -> list[Diagnostic]:
     """Every relative href/src and #fragment in every HTML file under ``site_dir`` resolves. No network.
 
     With ``cache_dir``, what a page holds and what it was found to lack are kept between builds (``site.json``, a
     VerdictCache file): a page's ids under the digest of its bytes, its findings under that digest and the digest
     of the whole site's files, folders and ids, which is all a page's findings depend on. An unchanged site is
-    checked without parsing a page. ``readings`` are pages already read (page_reading), by digest."""
-    texts: dict[str, bytes] = {}
+    checked without parsing a page. ``readings`` are pages already read (page_reading), by digest; ``seen``: pages
+    already read by path (``read_seen``), which are not read again while their file is unchanged."""
+    read_now: dict[str, bytes] = {}
+    digests: dict[str, str] = {}
     present: set[str] = set()
     folders: set[str] = set()
     for folder, dirnames, filenames in os.walk(site_dir):
@@ -246,14 +261,26 @@ def check_site(
         for name in filenames:
             present.add(prefix + name)
             if name.endswith(".html"):
-                texts[prefix + name] = (Path(folder) / name).read_bytes()
+                rel = prefix + name
+                known = seen.get(rel) if seen is not None else None
+                if known is not None and file_identity(os.stat(Path(folder) / name)) == known[0]:
+                    digests[rel] = known[1]
+                else:
+                    read_now[rel] = (Path(folder) / name).read_bytes()
+                    digests[rel] = _page_digest(read_now[rel])
+
+    def text(rel: str) -> bytes:
+        """A page's bytes (read now if they were known by digest alone)."""
+        if rel not in read_now:
+            read_now[rel] = (site_dir / rel).read_bytes()
+        return read_now[rel]
+
     # Findings are keyed by the whole site, which changes with every edit: kept for a day.
     store = VerdictCache(cache_dir, name="site.json", max_age_days=1) if cache_dir is not None else None
     version = f"{code_digest()} selectolax {importlib.metadata.version('selectolax')}"
-    digests = {rel: _page_digest(text) for rel, text in texts.items()}
     read: dict[str, Reading] = {}
     ids: dict[str, set[str]] = {}
-    for rel, text in texts.items():
+    for rel in digests:
         kept = store.get(store.key("site ids", version, "", digests[rel])) if store is not None else None
         if readings is not None and digests[rel] in readings:
             read[rel] = readings[digests[rel]]
@@ -263,7 +290,7 @@ def check_site(
         elif isinstance(kept, list) and all(isinstance(i, str) for i in kept):
             ids[rel] = set(kept)
         else:
-            read[rel] = _read(text.decode("utf-8", errors="replace"))
+            read[rel] = _read(text(rel).decode("utf-8", errors="replace"))
             ids[rel] = read[rel][0]
             if store is not None:
                 store.put(store.key("site ids", version, "", digests[rel]), sorted(ids[rel]))
@@ -316,14 +343,14 @@ def check_site(
         return None
 
     out = []
-    for rel in sorted(texts):
+    for rel in sorted(digests):
         key = store.key("site findings", version, everything, f"{rel}\0{digests[rel]}") if store is not None else ""
         located = diagnostics_from_rows(store.get(key)) if store is not None else None
         if located is None:
-            refs = (read[rel] if rel in read else _read(texts[rel].decode("utf-8", errors="replace")))[1]
+            refs = (read[rel] if rel in read else _read(text(rel).decode("utf-8", errors="replace")))[1]
             folder = posixpath.dirname(rel)
             verdicts = {ref: judge(rel, folder, *ref) for ref in set(refs)}  # a page repeats most of its links
-            located = _located(rel, texts[rel], [(a, v, verdict) for a, v in refs if (verdict := verdicts[a, v])])
+            located = _located(rel, text(rel), [(a, v, verdict) for a, v in refs if (verdict := verdicts[a, v])])
             if store is not None:
                 store.put(key, [diagnostic_row(d) for d in located])
         out += [dataclasses.replace(d, path=f"{shown}/{rel}") for d in located]

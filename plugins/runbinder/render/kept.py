@@ -1,5 +1,5 @@
-"""What `mkdocs build` made, kept for the next build: its generated pages (``<cache_dir>/pages.json``) and its
-loaded runbook and catalog files (``documents.json``).
+"""What `mkdocs build` made, kept for the next build: its generated pages (``<cache_dir>/pages.json``), its
+loaded runbook and catalog files (``documents.json``) and print.html (``print.html``).
 
 A second build of an unchanged project makes no page again: at 1,000 runbooks, making them costs more than a
 second of the build. The file holds one entry, the pages of the last build, under a digest of everything they were
@@ -7,7 +7,8 @@ made from (``site_key``): runbinder's code, the versions of the libraries that s
 style, the pages links may name, every runbook, catalog and site file, the shared pages' text and the schemas.
 Anything else is a miss, and the pages are made as usual. A file's data is kept under its path, name and the
 digest of its bytes, and only when it loaded without any problem; validation across files (references, variables)
-still runs on every build.
+still runs on every build. print.html is kept under a digest of the site key, the printing options and every
+page MkDocs rendered (its URL and HTML).
 
 The pages' Markdown is put into the site as it is, and kept data stands for what a file says, so an entry must be one
 this machine's user wrote: each file is
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 FILE_NAME = "pages.json"
 DOCUMENTS = "documents.json"
+PRINT_PAGE = "print.html"
 _MAGIC = b"runbinder-pages 1 "
 _KEY_BYTES = 32
 # Libraries whose output (or whose change of output) reaches the pages' HTML.
@@ -110,7 +112,7 @@ def site_key(renderer: Renderer) -> str:
     return digest.hexdigest()
 
 
-def _sign(key: bytes, payload: bytes) -> bytes:
+def _sign(key: bytes, payload: bytes | memoryview) -> bytes:
     return hashlib.blake2b(payload, key=key, digest_size=32).hexdigest().encode()
 
 
@@ -134,12 +136,50 @@ def _read_signed(path: Path) -> Any:
 
 def _write_signed(path: Path, entry: Any) -> None:
     """Write ``entry`` as JSON signed with this user's key (nothing without one; a failure only costs time)."""
+    _write_bytes(path, json.dumps(entry, separators=(",", ":")).encode("ascii"))
+
+
+def _write_bytes(path: Path, payload: bytes) -> None:
     key = signing_key()
     if key is None:
         return
-    payload = json.dumps(entry, separators=(",", ":")).encode("ascii")
     with contextlib.suppress(OSError):
         write_atomically(path, _MAGIC + _sign(key, payload) + b"\n" + payload, sync=False)
+
+
+def print_key(renderer: Renderer, settings: str, rendered: Mapping[str, tuple[str, str]]) -> str:
+    """A digest of everything print.html is made from: the project (``site_key``), the printing ``settings`` and
+    every rendered page's URL and HTML."""
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update(f"{site_key(renderer)}\n{settings}\n".encode("utf-8", errors="surrogatepass"))
+    for src, (url, content) in sorted(rendered.items()):
+        digest.update(f"{len(src)}:{src}{len(url)}:{url}{len(content)}:".encode("utf-8", errors="surrogatepass"))
+        digest.update(content.encode("utf-8", errors="surrogatepass"))
+    return digest.hexdigest()
+
+
+def load_print_page(directory: Path, key: str) -> bytes | None:
+    """The print.html kept under ``key``, or None."""
+    signing = signing_key()
+    if signing is None:
+        return None
+    try:
+        data = (directory / PRINT_PAGE).read_bytes()
+    except OSError:
+        return None
+    # print.html is tens of megabytes: read in place (a memoryview), copied once
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1)
+    if first < 0 or second < 0 or not data.startswith(_MAGIC) or data[first + 1 : second] != key.encode():
+        return None
+    if not hmac.compare_digest(data[len(_MAGIC) : first], _sign(signing, memoryview(data)[first + 1 :])):
+        return None
+    return data[second + 1 :]
+
+
+def save_print_page(directory: Path, key: str, page: bytes) -> None:
+    """Keep print.html under ``key``."""
+    _write_bytes(directory / PRINT_PAGE, key.encode() + b"\n" + page)
 
 
 def load(directory: Path, site: str) -> dict[str, b.Page] | None:
