@@ -76,6 +76,7 @@ class Policy:
 
     patterns: list[re.Pattern[str]] = field(default_factory=list)
     exact: set[str] = field(default_factory=set)
+    _verdicts: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def for_theme(cls, template_dirs: Iterable[str], extra_scripts: Sequence[str] = ()) -> Policy:
@@ -97,19 +98,20 @@ class Policy:
                             patterns.setdefault(pattern.pattern, pattern)
         return cls(list(patterns.values()), set(extra_scripts))
 
+    def _allowed(self, attrs: str, body: str) -> str:
+        """The hash that allows an inline script, or "" when it is not to run (each page repeats the theme's)."""
+        key = (attrs, body)
+        if key not in self._verdicts:
+            self._verdicts[key] = script_hash(body) if _executable(attrs) and self.trusted(body) else ""
+        return self._verdicts[key]
+
     def trusted(self, body: str) -> bool:
         """True when ``body`` is one of the theme's inline scripts (or one a plugin adds on purpose)."""
         return body in self.exact or any(p.fullmatch(body) for p in self.patterns)
 
     def header(self, html: str) -> str:
         """The policy for one page, allowing the trusted inline scripts it holds."""
-        hashes = sorted(
-            {
-                script_hash(body)
-                for attrs, body in _PAGE_SCRIPT.findall(html)
-                if _executable(attrs or "") and self.trusted(body)
-            }
-        )
+        hashes = sorted({h for attrs, body in _PAGE_SCRIPT.findall(html) if (h := self._allowed(attrs or "", body))})
         return "; ".join(d.format(hashes="".join(" " + h for h in hashes)) for d in DIRECTIVES)
 
     def apply(self, html: str) -> str:

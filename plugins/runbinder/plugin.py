@@ -258,7 +258,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
                 pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
         finally:
-            safe.HIGHLIGHTS.cache.save()  # a convenience: one that cannot be written only costs the next build time
+            safe.HIGHLIGHTS.save()  # a convenience: one that cannot be written only costs the next build time
             safe.HIGHLIGHTS = None
         self.building = {}  # a build that failed after this point must not count as built
         full_nav = self._nav_mode(config, len(self.project.index.runbooks)) != "overview"

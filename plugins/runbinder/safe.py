@@ -34,7 +34,7 @@ import xml.etree.ElementTree as etree
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import markdown as python_markdown
 import nh3
@@ -45,6 +45,9 @@ from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
 from . import urls
+
+if TYPE_CHECKING:
+    from .checks.cache import VerdictCache
 
 # --------------------------------------------------------------------------------------------------- allowlist
 
@@ -644,10 +647,22 @@ class HighlightStore:
     def __init__(self, directory: Path) -> None:
         from importlib.metadata import version
 
-        from .checks.cache import VerdictCache, code_digest
+        from .checks.cache import code_digest
 
-        self.cache = VerdictCache(directory, name="highlight.json")
+        self.directory = directory
         self.version = f"{code_digest()} pygments {version('pygments')}"
+
+    @functools.cached_property
+    def cache(self) -> VerdictCache:
+        """The file, read when a command is first highlighted (a build whose pages were kept highlights none)."""
+        from .checks.cache import VerdictCache
+
+        return VerdictCache(self.directory, name="highlight.json")
+
+    def save(self) -> None:
+        """Write what was added, if the file was read at all."""
+        if "cache" in self.__dict__:
+            self.cache.save()
 
     def key(self, code: str, language: str, placeholders: tuple[str, ...], bare: tuple[str, ...]) -> str:
         options = json.dumps([language, placeholders, bare])

@@ -296,7 +296,15 @@ class Renderer:
     # ------------------------------------------------------------------ backlinks
 
     def _collect_backlinks(self) -> None:
-        add = self._backlink
+        # Each link once, in the order first met (a set answers "already there?": a list search made collecting
+        # quadratic in a thing's backlinks, 0.3 s at 1,000 runbooks).
+        seen: set[tuple[str, str, Ref]] = set()
+
+        def add(kind: str, ident: Any, ref: Ref) -> None:
+            if isinstance(ident, str) and (kind, ident, ref) not in seen:
+                seen.add((kind, ident, ref))
+                self.backlinks[(kind, ident)].append(ref)
+
         for rb in self._runbooks:
             ref = Ref(str(rb["title"]), runbook_page(rb["id"]))
             add("service", rb.get("service"), ref)
@@ -343,12 +351,6 @@ class Renderer:
             ref = Ref(str(contact["name"]), PAGES["contacts"], f"contact-{cid}")
             for who in contact.get("members", []):
                 add("contact", who, ref)
-
-    def _backlink(self, kind: str, ident: Any, ref: Ref) -> None:
-        if isinstance(ident, str):
-            refs = self.backlinks[(kind, ident)]
-            if ref not in refs:
-                refs.append(ref)
 
     def referenced_by(self, kind: str, ident: str, here: str, level: int = 2, anchor: str | None = None) -> str:
         """A "Referenced by" section listing every thing that links to this one."""
