@@ -75,6 +75,22 @@ def test_search_finds_words_not_diagram_source(built_site: Path) -> None:
     assert not re.search(r"\bn\d+\[", text)
 
 
+def test_search_leads_to_runbooks_not_to_the_lists_that_name_them(built_site: Path) -> None:
+    """The runbooks index and the tags page only repeat runbooks' titles and summaries: they are not indexed, so
+    a search for a runbook's words lands on the runbook (and the alerts page, where alerts have their address)."""
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    pages = {doc["location"].split("#")[0] for doc in index["docs"]}
+    assert "runbooks/" not in pages
+    assert "runbooks/index.html" not in pages
+    assert "tags.html" not in pages
+    assert "alerts.html" in pages
+    assert "severity.html" in pages
+    title = "Brute Force Attack"
+    found = {doc["location"].split("#")[0] for doc in index["docs"] if title in doc["title"] or title in doc["text"]}
+    assert found
+    assert any(page.startswith("runbooks/authos-api-brute-force-attack") for page in found)
+
+
 def _digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()

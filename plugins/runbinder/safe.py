@@ -247,11 +247,13 @@ def nav_title(value: object) -> str:
     return html.escape(" ".join(str(value).split()), quote=True)
 
 
-def page_front_matter(title: object) -> str:
+def page_front_matter(title: object, searchable: bool = True) -> str:
     """Front matter for a generated page: its title (Material prints ``page.meta.title`` as HTML in ``<title>``,
-    while an h1-derived title reaches ``<title>`` through ``striptags``, which turns ``&lt;`` back into ``<``), and
-    ``render_macros: false`` so mkdocs-macros never treats runbook text as a template."""
-    return f"---\ntitle: {json.dumps(nav_title(title))}\nrender_macros: false\n---\n\n"
+    while an h1-derived title reaches ``<title>`` through ``striptags``, which turns ``&lt;`` back into ``<``),
+    ``render_macros: false`` so mkdocs-macros never treats runbook text as a template, and, unless ``searchable``,
+    Material's ``search: exclude``."""
+    search = "" if searchable else "search:\n  exclude: true\n"
+    return f"---\ntitle: {json.dumps(nav_title(title))}\nrender_macros: false\n{search}---\n\n"
 
 
 # --------------------------------------------------------------------------------------------------- CSS
@@ -333,7 +335,14 @@ def page_url(page: str, directory_urls: bool | None) -> str:
 
 def _relative_url(from_url: str, to_path: str) -> str:
     folder = from_url if from_url.endswith("/") or not from_url else posixpath.dirname(from_url)
-    relative = posixpath.relpath(to_path or ".", folder.rstrip("/") or ".")
+    return _from_folder(folder.rstrip("/") or ".", to_path)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _from_folder(folder: str, to_path: str) -> str:
+    """``to_path`` relative to ``folder`` (pages in one folder link to the same pages: each pair is worked out once;
+    posixpath.relpath took a third of the time spent making pages)."""
+    relative = posixpath.relpath(to_path or ".", folder)
     if (not to_path or to_path.endswith("/")) and not relative.endswith("/"):
         relative += "/"
     return relative

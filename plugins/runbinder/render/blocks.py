@@ -20,10 +20,13 @@ class Page:
     path: str
     title: str
     markdown: str
+    searchable: bool = True
+    """False for pages that only list what other pages hold (the runbooks index, the tags): a search then leads to
+    the runbook itself, not to every list that names it."""
 
     def document(self) -> str:
         """The page as MkDocs reads it: front matter (the title, escaped) and the body."""
-        return safe.page_front_matter(self.title) + self.markdown
+        return safe.page_front_matter(self.title, searchable=self.searchable) + self.markdown
 
 
 @dataclass

@@ -195,10 +195,10 @@ def load(directory: Path, site: str) -> dict[str, b.Page] | None:
     old, new = "rbfrag" + nonce, "rbfrag" + safe.FRAGMENTS.nonce
     pages = {}
     for row in rows:
-        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, str) for v in row)):
+        if not (isinstance(row, list) and len(row) == 4 and all(isinstance(v, str) for v in row[:3])):
             return None
-        path, title, markdown = row
-        pages[path] = b.Page(path, title, markdown.replace(old, new))
+        path, title, markdown, searchable = row
+        pages[path] = b.Page(path, title, markdown.replace(old, new), searchable=searchable is True)
     safe.FRAGMENTS.store.update({k: v for k, v in fragments.items() if isinstance(v, str)})
     return pages
 
@@ -214,7 +214,7 @@ def save(directory: Path, site: str, pages: dict[str, b.Page]) -> None:
     entry: dict[str, Any] = {
         "site": site,
         "nonce": safe.FRAGMENTS.nonce,
-        "pages": [[page.path, page.title, page.markdown] for page in pages.values()],
+        "pages": [[page.path, page.title, page.markdown, page.searchable] for page in pages.values()],
         "fragments": used,
     }
     _write_signed(directory / FILE_NAME, entry)

@@ -30,7 +30,7 @@ def runbooks_index(r: Renderer) -> b.Page:
         )
     headers = ["Runbook", "Service", "Kind", "Severity", "Last reviewed"]
     body = b.join([b.heading(1, "All runbooks"), b.html_table(headers, rows)])
-    return b.Page(here, "All runbooks", body)
+    return b.Page(here, "All runbooks", body, searchable=False)
 
 
 def alerts_page(r: Renderer, coverage: Coverage | None = None) -> b.Page:
@@ -109,4 +109,4 @@ def tags_page(r: Renderer) -> b.Page:
     for tag in sorted(tags):
         parts.append(b.heading(2, safe.md_text(tag), anchors.take(f"tag-{safe.css_ident(tag)}")))
         parts.append(r.link_list(((str(rb["title"]), runbook_page(rb["id"])) for rb in tags[tag]), here))
-    return b.Page(here, "Tags", b.join(parts))
+    return b.Page(here, "Tags", b.join(parts), searchable=False)
