@@ -95,3 +95,36 @@ def test_the_date_is_part_of_what_a_page_depends_on(tmp_path: Path) -> None:
     _pages(tmp_path, memo, today=date(2026, 11, 22))
     later = _pages(tmp_path, memo, today=date(2031, 1, 1))  # every review is overdue by then
     assert later == _pages(tmp_path, None, today=date(2031, 1, 1))
+
+
+REFERENCE_EDITS: dict[str, Callable[[Path], None]] = {
+    "nothing": lambda root: None,
+    "a title": lambda root: _edit(root, TARGET, "title: General Troubleshooting Tips", "title: First Checks"),
+    "a broken reference added": lambda root: _edit(root, LINKER, "severity: sev2", "severity: sev9"),
+    "a related runbook's id changed": lambda root: _edit(
+        root, TARGET, "id: authos-api-general-troubleshooting", "id: authos-api-first-checks"
+    ),
+    "a related runbook deleted": lambda root: (root / TARGET).unlink(),
+    "a catalog entry removed": lambda root: _edit(root, "runbooks/catalog.yaml", "  - id: sev2\n", "  - id: sev2-old\n"),
+    "a duplicate id": lambda root: shutil.copy(root / LINKER, root / "runbooks/authos-api/copy.yaml"),
+}
+
+
+@pytest.mark.parametrize("edit", list(REFERENCE_EDITS))
+def test_remembered_reference_findings_are_those_of_a_fresh_check(edit: str, tmp_path: Path) -> None:
+    """Under `mkdocs serve` a runbook's reference findings are taken from the last check while its file, the
+    catalogs and the runbook ids are unchanged: whatever was edited, the project's findings are those of a fresh
+    load, in the same order."""
+    shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
+    memo: dict[tuple[str, str, str], list[Any]] = {}
+    first = load_project(tmp_path / "runbooks", None, tmp_path, {}, memo=memo)
+    assert len(memo) > 30
+    REFERENCE_EDITS[edit](tmp_path)
+    remembered = load_project(tmp_path / "runbooks", None, tmp_path, {}, memo=memo)
+    fresh = load_project(tmp_path / "runbooks", None, tmp_path)
+    assert remembered.diagnostics == fresh.diagnostics
+    if edit not in ("nothing", "a title", "a duplicate id"):
+        assert any(d.rule.startswith("xref.") for d in fresh.diagnostics)
+        assert remembered.diagnostics != first.diagnostics
+    if edit == "a duplicate id":
+        assert any(d.rule == "id.duplicate" for d in fresh.diagnostics)

@@ -162,6 +162,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.rendered: dict[str, tuple[str, str]] = {}  # each page's URL and HTML content, by source path
         self.check_memo: dict[tuple[str, str, str], list[Any]] = {}  # findings by (context, file digest, item)
         self.page_memo: dict[str, Any] = {}  # runbook pages of the last build, with what each depended on
+        self.reference_memo: dict[tuple[str, str, str], list[Diagnostic]] = {}  # each runbook's reference findings
         # `mkdocs build` runs its checks, and makes print.html, beside MkDocs in forked children (sidework):
         self.checks: Callable[[], list[Diagnostic]] | None = None
         self.side: sidework.Child[list[Diagnostic]] | None = None
@@ -195,7 +196,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         if not self.serving:  # files that loaded cleanly in the last build, kept by it (render/kept.py)
             self.documents = kept.load_documents(_cache_dir(config))
         known = dict(self.documents)
-        self.project = load_project(root, None, base, self.documents, beside=self._parallel())
+        memo = self.reference_memo if self.serving else None
+        self.project = load_project(root, None, base, self.documents, beside=self._parallel(), memo=memo)
         if not self.serving:
             self.keeping.append(
                 functools.partial(kept.save_documents, _cache_dir(config), self.project.documents, known)

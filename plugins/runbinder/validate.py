@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import gc
+import hashlib
 import os
 import re
 import urllib.parse
@@ -179,26 +180,34 @@ def load_project(
     cwd: Path,
     cache: dict[Path, Document] | None = None,
     beside: bool = False,
+    memo: dict[tuple[str, str, str], list[Diagnostic]] | None = None,
 ) -> Project:
     """Load and check a project. With ``selected``, report only those files' problems
     (and catalog files that fail to load, since they block every reference check). With ``cache``, files whose
     bytes did not change since the last call with the same cache are neither parsed nor schema-validated again;
-    the cross-reference checks always run over the whole project. ``beside``: a forked child (sidework) loads
-    and schema-checks half of the files meanwhile, when one can be started."""
+    the cross-reference checks always run over the whole project, but with ``memo`` (kept by a long-lived caller:
+    `mkdocs serve`) a runbook's own are taken from the last call when neither its file, the catalogs nor the set of
+    runbook ids changed. ``beside``: a forked child (sidework) loads and schema-checks half of the files meanwhile,
+    when one can be started."""
     # Loading builds hundreds of thousands of small, acyclic objects (YAML data cannot hold cycles: recursive
     # aliases are refused); reference counting frees them, and pausing the cycle collector meanwhile saves
     # it from re-walking the growing heap (a third of the time at 1,000 runbooks).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load_project(root, selected, cwd, cache, beside)
+        return _load_project(root, selected, cwd, cache, beside, memo)
     finally:
         if collecting:
             gc.enable()
 
 
 def _load_project(
-    root: Path | None, selected: Sequence[Path] | None, cwd: Path, cache: dict[Path, Document] | None, beside: bool
+    root: Path | None,
+    selected: Sequence[Path] | None,
+    cwd: Path,
+    cache: dict[Path, Document] | None,
+    beside: bool,
+    memo: dict[tuple[str, str, str], list[Diagnostic]] | None = None,
 ) -> Project:
     # Selected files by real path and by absolute path. Files found by walking the (resolved) root are compared
     # by absolute path alone: no filesystem call per file, which a one-file pre-commit run in a project of
@@ -246,7 +255,7 @@ def _load_project(
             )
     checker.build(documents, peeked)
     if root is not None:  # without a catalog every reference would fail: report that once instead
-        diagnostics.extend(checker.check(documents))
+        diagnostics.extend(checker.check(documents, memo if chosen is None else None))
     if chosen is not None:
         shown = {display_path(p, cwd) for p in selected or []}
         broken_catalogs = {d.display for d in documents if is_catalog(d.path) and d.data is None}
@@ -280,6 +289,17 @@ def _judged(files: Sequence[Path], cwd: Path, inbox: Any) -> list[Document]:
         if doc.data is not None:
             _judge(doc)
     return documents
+
+
+def _reference_context(documents: Sequence[Document], index: Index) -> str:
+    """What a runbook's reference checks read besides its own file: every catalog file and the runbook ids."""
+    digest = hashlib.blake2b(digest_size=16)
+    for doc in documents:
+        if doc.kind == "catalog":
+            digest.update(f"{doc.display}\0{doc.digest}\n".encode("utf-8", errors="surrogatepass"))
+    for ident, owners in sorted(index.runbook_ids.items()):
+        digest.update(f"{ident}\0{len(owners)}\n".encode("utf-8", errors="surrogatepass"))
+    return digest.hexdigest()
 
 
 def _dedupe(items: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -749,13 +769,30 @@ class _Checker:
 
     # -- checks
 
-    def check(self, documents: Sequence[Document]) -> list[Diagnostic]:
+    def check(
+        self, documents: Sequence[Document], memo: dict[tuple[str, str, str], list[Diagnostic]] | None = None
+    ) -> list[Diagnostic]:
+        """Every reference of every document. With ``memo`` (see ``load_project``): each runbook's own findings
+        depend on its file, the catalogs (every table, the site's variables) and the runbook ids, nothing else."""
+        context = _reference_context(documents, self.index) if memo is not None else ""
+        used: dict[tuple[str, str, str], list[Diagnostic]] = {}
         for doc in documents:
             if isinstance(doc.data, dict):
                 if doc.kind == "catalog":
                     self.check_catalog(doc, doc.data)
-                else:
+                    continue
+                key = (doc.display, doc.digest, context)
+                found = memo.get(key) if memo is not None else None
+                if found is None:
+                    start = len(self.diagnostics)
                     self.check_runbook(doc, doc.data)
+                    found = self.diagnostics[start:]
+                else:
+                    self.diagnostics.extend(found)
+                used[key] = found
+        if memo is not None:
+            memo.clear()
+            memo.update(used)
         self.check_alerts(documents)
         return self.diagnostics
 
