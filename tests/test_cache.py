@@ -174,32 +174,55 @@ def test_old_entries_are_dropped_and_keys_follow_the_tool_version(tmp_path: Path
     )
 
 
-def test_serve_memo_checks_only_items_of_changed_files(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under `mkdocs serve` the plugin keeps findings between rebuilds: an unchanged file's items are not run."""
-    from runbinder.checks.runner import CheckOptions, Runner
+def test_serve_checks_only_the_items_of_changed_files(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `mkdocs serve` the plugin keeps each file's findings between rebuilds (run_remembered): an unchanged
+    file's items are neither selected nor run, and after any edit the findings are those of a fresh check."""
+    from runbinder.checks.runner import CheckOptions, Runner, run_remembered
     from runbinder.validate import load_project
 
     runbooks = project / "runbooks"
-    memo: dict[tuple[str, str, str], list[object]] = {}
-    first = sorted(Runner(load_project(runbooks, None, project), CheckOptions()).run_all(memo=memo))  # type: ignore[arg-type]
-    assert memo
-    ran: list[str] = []
-    original = Runner.run
+    options = CheckOptions(cache_dir=None)
+    memo: dict[tuple[str, str, str], list[Any]] = {}
 
-    def counting(self: Runner, item: object) -> list[object]:
-        ran.append(item.nodeid)  # type: ignore[attr-defined]
-        return original(self, item)  # type: ignore[arg-type]
+    def fresh() -> list[Any]:
+        return sorted(Runner(load_project(runbooks, None, project), options).run_all())
 
-    monkeypatch.setattr(Runner, "run", counting)
-    again = sorted(Runner(load_project(runbooks, None, project), CheckOptions()).run_all(memo=memo))  # type: ignore[arg-type]
-    assert (ran, again) == ([], first)
+    def remembered() -> list[Any]:
+        return sorted(run_remembered(load_project(runbooks, None, project), options, memo))
+
+    first = remembered()
+    assert first == fresh()
+    assert len(memo) > 30
+    ran = _counting_runs(monkeypatch)
+
+    def step() -> tuple[list[Any], set[str]]:
+        """The remembered findings (held to a fresh check's) and the files whose items ran for them."""
+        ran.clear()
+        found = remembered()
+        files = {nodeid.split("::")[0] for nodeid in ran}
+        assert found == fresh()
+        return found, files
+
+    assert step() == (first, set())
     runbook = runbooks / "authos-api" / "authos-api-database-connection-failures.yaml"
-    runbook.write_text(runbook.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    Runner(load_project(runbooks, None, project), CheckOptions()).run_all(memo=memo)  # type: ignore[arg-type]
-    assert ran
-    assert {nodeid.split("::")[0] for nodeid in ran} == {
-        "runbooks/authos-api/authos-api-database-connection-failures.yaml"
-    }
+    text = runbook.read_text(encoding="utf-8")
+    assert "destructive: true" in text
+    runbook.write_text(text.replace("destructive: true", "destructive: false", 1), encoding="utf-8")  # a finding
+    found, files = step()
+    assert files == {"runbooks/authos-api/authos-api-database-connection-failures.yaml"}
+    assert any(d.rule == "command.destructive" for d in found)
+    runbook.write_text(text.replace("destructive: true", "destructive: maybe", 1), encoding="utf-8")  # held back
+    found, files = step()
+    assert any(d.rule == "check.skipped" for d in found)
+    assert files == {"runbooks/authos-api/authos-api-database-connection-failures.yaml"}
+    runbook.unlink()  # the pages links may name change: every file's items again
+    found, files = step()
+    assert len(files) > 30
+    catalog = runbooks / "catalog.yaml"  # so does every catalog edit
+    catalog.write_text(catalog.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    found, files = step()
+    assert len(files) > 30
+    assert step()[1] == set()
 
 
 def _counting_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:

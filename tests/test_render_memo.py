@@ -105,7 +105,9 @@ REFERENCE_EDITS: dict[str, Callable[[Path], None]] = {
         root, TARGET, "id: authos-api-general-troubleshooting", "id: authos-api-first-checks"
     ),
     "a related runbook deleted": lambda root: (root / TARGET).unlink(),
-    "a catalog entry removed": lambda root: _edit(root, "runbooks/catalog.yaml", "  - id: sev2\n", "  - id: sev2-old\n"),
+    "a catalog entry removed": lambda root: _edit(
+        root, "runbooks/catalog.yaml", "  - id: sev2\n", "  - id: sev2-old\n"
+    ),
     "a duplicate id": lambda root: shutil.copy(root / LINKER, root / "runbooks/authos-api/copy.yaml"),
 }
 

@@ -160,7 +160,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.policy: csp.Policy | None = None
         self.coverage: Coverage | None = None  # the alert rules checked against the runbooks (alert_rules)
         self.rendered: dict[str, tuple[str, str]] = {}  # each page's URL and HTML content, by source path
-        self.check_memo: dict[tuple[str, str, str], list[Any]] = {}  # findings by (context, file digest, item)
+        self.check_memo: dict[tuple[str, str, str], list[Any]] = {}  # findings by (context, file name, digest)
         self.page_memo: dict[str, Any] = {}  # runbook pages of the last build, with what each depended on
         self.reference_memo: dict[tuple[str, str, str], list[Diagnostic]] = {}  # each runbook's reference findings
         # `mkdocs build` runs its checks, and makes print.html, beside MkDocs in forked children (sidework):
@@ -355,7 +355,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         """The command and link checks of the runbooks, as configured; None when they are off."""
         if self.config.checks == "off" or self.project is None:
             return None
-        from .checks.runner import CheckOptions, Runner
+        from .checks.runner import CheckOptions, Runner, run_remembered
 
         options = CheckOptions(
             online=self.config.checks == "online",
@@ -364,10 +364,13 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             ignore=("review",) if self.config.stale == "banner" else (),
         )
         options.online_options.cache_dir = options.cache_dir = _cache_dir(config)
-        # Under `mkdocs serve` only the items of changed files are checked again (their findings are kept).
-        memo = self.check_memo if self.serving else None
+        # Under `mkdocs serve` only the items of changed files are selected and checked again (the others' findings
+        # are kept).
         project = self.project
-        return lambda: sorted(Runner(project, options).run_all(memo=memo))
+        if self.serving:
+            memo = self.check_memo
+            return lambda: sorted(run_remembered(project, options, memo))
+        return lambda: sorted(Runner(project, options).run_all())
 
     def on_page_content(self, html: str, /, *, page: Any, config: MkDocsConfig, files: Files) -> str:
         # A diagram's source is not text to find: Material's search (which reads page.content after this event)

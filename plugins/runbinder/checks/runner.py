@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -12,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Level
+from ..loader import Document
 from ..sitemap import page_paths
 from ..validate import Project, safe_view
 from . import Item, PathT, select
@@ -119,7 +121,8 @@ def select_items(project: Project) -> tuple[list[Item], list[Diagnostic]]:
 class Runner:
     """Runs items one at a time so every face can report progress and name results by item."""
 
-    def __init__(self, project: Project, options: CheckOptions) -> None:
+    def __init__(self, project: Project, options: CheckOptions, documents: Sequence[Document] | None = None) -> None:
+        """``documents``: check only the items of these documents of ``project`` (``run_remembered``)."""
         # Checks read fields as the schema describes them: they see only documents (and catalog entries) that
         # passed the schema and value checks. Validation reports the rest.
         loaded = project
@@ -129,6 +132,8 @@ class Runner:
         # Every item of every loaded document is checked, whatever else is wrong in its file (a reference error, a
         # bad value elsewhere), except those whose own data failed the schema: their fields may not read as the
         # schema says. Each part left out is reported where it is (check.skipped), so no rule passes silently.
+        if documents is not None:
+            loaded = dataclasses.replace(loaded, documents=list(documents))
         self.items, self.skipped = select_items(loaded)
         self.skipped = select(self.skipped, options.select, options.ignore)
         self.cache = VerdictCache(options.cache_dir) if options.cache_dir is not None else None
@@ -173,28 +178,21 @@ class Runner:
             found = check_freshness(item, self.project, self.options.today, self.options.stale)
         return select(found, self.options.select, self.options.ignore)
 
-    def run_all(
-        self,
-        progress: Callable[[int, int], None] | None = None,
-        memo: dict[tuple[str, str, str], list[Diagnostic]] | None = None,
-    ) -> list[Diagnostic]:
+    def run_all(self, progress: Callable[[int, int], None] | None = None) -> list[Diagnostic]:
         """Every item's diagnostics. An item whose file and whose context (the catalogs, the site's pages, the
-        options) are unchanged is not checked again: its findings come from ``memo`` (kept by a long-lived caller,
-        such as the MkDocs plugin under `mkdocs serve`), else from the verdict cache on disk, which also keys them
-        by runbinder's own code and the versions of the tools and parsers that judged them. Only the findings of
-        this run are kept in ``memo``. Online runs judge every item again."""
+        options) are unchanged is not checked again: its findings come from the verdict cache on disk, which also
+        keys them by runbinder's own code and the versions of the tools and parsers that judged them. Online runs
+        judge every item again."""
         stored = self.findings is not None
         keys: dict[int, tuple[str, str, str]] = {}
         found: dict[int, list[Diagnostic]] = {}
-        if (memo is not None or stored) and not self.options.online:
+        if stored and not self.options.online:
             self._pages = site_pages(self.project, self.options.docs_dir)
             context = self._context()
-            version = self._findings_version() if stored else ""
+            version = self._findings_version()
             for n, item in enumerate(self.items):
                 keys[n] = key = (context, item.doc.digest, item.nodeid)
-                known = memo.get(key) if memo is not None else None
-                if known is None and stored:
-                    known = self._stored(version, key)
+                known = self._stored(version, key)
                 if known is not None:
                     found[n] = known
         missing = [item for n, item in enumerate(self.items) if n not in found]
@@ -209,9 +207,6 @@ class Runner:
             out += found[n]
             if progress is not None:
                 progress(n + 1, len(self.items))
-        if memo is not None:
-            memo.clear()
-            memo.update((keys[n], found[n]) for n in keys)
         if self.findings is not None:
             self.findings.save()
         if self.cache is not None:
@@ -242,15 +237,47 @@ class Runner:
         return VerdictCache.key("findings", version, key[0], f"{key[1]}\0{key[2]}")
 
     def _context(self) -> str:
-        """What an item's findings depend on besides its own file: every catalog (tools, variables, contacts), the
-        pages links may name, and the options."""
-        digest = hashlib.sha256()
-        for doc in sorted(self.project.documents, key=lambda d: d.display):
-            if doc.kind != "runbook":
-                digest.update(f"{doc.display}\0{doc.digest}\n".encode())
-        digest.update("\n".join(sorted(self._pages or ())).encode())
-        digest.update(repr(self.options).encode())
-        return digest.hexdigest()
+        return check_context(self.project, self._pages or set(), self.options)
+
+
+def check_context(project: Project, pages: set[str], options: CheckOptions) -> str:
+    """What an item's findings depend on besides its own file: every catalog (tools, variables, contacts), the pages
+    links may name (``pages``: site_pages), and the options."""
+    digest = hashlib.sha256()
+    for doc in sorted(project.documents, key=lambda d: d.display):
+        if doc.kind != "runbook":
+            digest.update(f"{doc.display}\0{doc.digest}\n".encode())
+    digest.update("\n".join(sorted(pages)).encode())
+    digest.update(repr(options).encode())
+    return digest.hexdigest()
+
+
+def run_remembered(
+    project: Project, options: CheckOptions, memo: dict[tuple[str, str, str], list[Diagnostic]]
+) -> list[Diagnostic]:
+    """Every finding, for a long-lived caller (`mkdocs serve`) that keeps ``memo``: only the items of files that
+    changed since the last call (or whose context did: the catalogs, the pages links may name, the options) are
+    selected and checked; each other file's findings are those of the last call. Online runs check everything."""
+    if options.online:
+        return Runner(project, options).run_all()
+    view = safe_view(project)
+    context = check_context(view, site_pages(view, options.docs_dir), options)
+    keys = {doc.display: (context, doc.display, doc.digest) for doc in project.documents}
+    changed = [doc for doc in project.documents if keys[doc.display] not in memo]
+    found = Runner(project, options, documents=changed).run_all() if changed else []
+    by_file: dict[str, list[Diagnostic]] = {doc.display: [] for doc in changed}
+    out = []
+    for diagnostic in found:
+        if diagnostic.path in by_file:
+            by_file[diagnostic.path].append(diagnostic)
+        else:  # about the run, not a file: never remembered
+            out.append(diagnostic)
+    kept = {key: by_file[display] if display in by_file else memo[key] for display, key in keys.items()}
+    memo.clear()
+    memo.update(kept)
+    for findings in kept.values():
+        out += findings
+    return out
 
 
 def _momentary(diagnostic: Diagnostic) -> bool:
