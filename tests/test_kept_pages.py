@@ -329,3 +329,35 @@ def test_print_html_is_kept_under_everything_it_is_made_from(project: Path) -> N
     head, payload = _payload(cache, kept.PRINT_PAGE)
     (cache / kept.PRINT_PAGE).write_bytes(head + b"\n" + payload.replace(b"print", b"<script>alert(1)</script>"))
     assert kept.load_print_page(cache, key) is None
+
+
+def test_runbinder_check_reads_back_the_files_it_kept(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`runbinder check` keeps the files that loaded cleanly beside its verdicts: a second check of an unchanged
+    project parses none and reports the same; checking one file keeps the others kept; --no-cache parses all."""
+    from runbinder.cli import main
+
+    monkeypatch.chdir(project)
+    _edit(project, LINKER, "destructive: true", "destructive: false")  # a finding to report each time
+
+    def check(*args: str) -> tuple[int, str, list[str]]:
+        parsed: list[str] = []
+        real = loader.load_bytes
+        with monkeypatch.context() as spy:
+            spy.setattr(loader, "load_bytes", lambda raw, doc: parsed.append(doc.display) or real(raw, doc))
+            code = main(["check", *args, "--cache-dir", "cache", "--format", "json"])
+        return code, capsys.readouterr().out, parsed
+
+    code, first, parsed = check("runbooks")
+    assert code == 1
+    assert "command.destructive" in first
+    assert len(parsed) > 30
+    assert check("runbooks") == (1, first, [])
+    assert check(LINKER) == (1, check(LINKER)[1], [])
+    _edit(project, LINKER, "title: Brute Force Attack", "title: Brute force")
+    assert check(LINKER)[2] == [LINKER]
+    assert check("runbooks")[2] == []  # the one-file check kept the others and its own new bytes
+    code, again, parsed = check("runbooks", "--no-cache")
+    assert len(parsed) > 30
+    assert (code, again) == check("runbooks")[:2]

@@ -470,6 +470,7 @@ def _check(args: argparse.Namespace) -> int:
     from .checks.links import DEFAULT_SKIP_HOSTS, OnlineOptions, check_site
     from .checks.runner import CheckOptions, Runner
     from .diagnostics import format_diagnostics, summary
+    from .render import kept
     from .validate import UsageError, display_path, expand, find_root, load_project
 
     paths: list[Path] = args.paths or [Path("runbooks")]
@@ -511,8 +512,12 @@ def _check(args: argparse.Namespace) -> int:
     for file in selected:
         root = find_root(file)
         roots.setdefault(root.resolve() if root else None, []).append(file)
+    # Files that loaded cleanly in an earlier check or build are read back, not parsed (render/kept.py).
+    kept_files = kept.load_documents(options.cache_dir) if options.cache_dir is not None else {}
+    known, loaded = dict(kept_files), []
     for root, files in roots.items():
-        project = load_project(root, files, cwd)
+        project = load_project(root, files, cwd, kept_files)
+        loaded += project.documents
         runner = Runner(project, options)
         found = list(project.diagnostics) + runner.run_all(_progress if show_progress else None)
         shown = {display_path(p, cwd) for p in files}
@@ -520,6 +525,8 @@ def _check(args: argparse.Namespace) -> int:
         if args.rules and root is not None:
             alert_findings = _alert_coverage(root, args.rules, cwd, None, False)[1].diagnostics
             diagnostics += [d for d in select(alert_findings, options.select, options.ignore) if d not in diagnostics]
+    if options.cache_dir is not None:
+        kept.save_documents(options.cache_dir, loaded, known, merge=True)
     if args.site is not None:
         diagnostics += check_site(args.site, display_path(args.site, cwd), None if args.no_cache else args.cache_dir)
     if show_progress:

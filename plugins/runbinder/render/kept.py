@@ -238,14 +238,20 @@ def load_documents(directory: Path) -> dict[Path, Document]:
     return out
 
 
-def save_documents(directory: Path, documents: Iterable[Document], known: Mapping[Path, Document]) -> None:
+def save_documents(
+    directory: Path, documents: Iterable[Document], known: Mapping[Path, Document], merge: bool = False
+) -> None:
     """Keep every file that loaded without a problem and whose data JSON holds exactly (``known``: what was read
-    back; nothing is written when they are the same files)."""
+    back; nothing is written when they are the same files). ``merge``: ``documents`` are some of the project's files
+    (`runbinder check FILE`): the other files kept stay kept."""
     clean = [d for d in documents if d.data is not None and not d.diagnostics and d.schema_diagnostics == []]
-    clean = [d for d in clean if not d.invalid_paths]
+    clean = [d for d in clean if not d.invalid_paths and _plain(d.data)]
+    if merge:
+        loaded = {d.path for d in documents}
+        clean += [d for path, d in known.items() if path not in loaded]
     if {d.path: (d.display, d.digest) for d in clean} == {p: (d.display, d.digest) for p, d in known.items()}:
         return
-    files = {str(d.path): [d.display, d.digest, d.kind, d.data] for d in clean if _plain(d.data)}
+    files = {str(d.path): [d.display, d.digest, d.kind, d.data] for d in clean}
     _write_signed(directory / DOCUMENTS, {"versions": _versions(), "files": files})
 
 
