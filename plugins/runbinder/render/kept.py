@@ -48,8 +48,8 @@ DOCUMENTS = "documents.json"
 PRINT_PAGE = "print.html"
 _MAGIC = b"runbinder-pages 1 "
 _KEY_BYTES = 32
-# Libraries whose output (or whose change of output) reaches the pages' HTML.
-_LIBRARIES = ("markdown", "pymdown-extensions", "nh3", "pygments")
+# Libraries whose output reaches the pages' and print.html's HTML (segno draws print.html's QR codes).
+_LIBRARIES = ("markdown", "pymdown-extensions", "nh3", "pygments", "segno")
 
 
 def key_file() -> Path:
