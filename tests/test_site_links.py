@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runbinder.checks.links import _Page, _read, _scan, check_site, page_reading, read_seen
+from runbinder.checks.links import _Page, _read, _scan, check_site, page_reading, read_ahead, read_seen
 
 TRICKY = [
     '<a href="x.html">a</a><A HREF="Y.html" ID="Up">b</A>',
@@ -239,3 +239,25 @@ def test_pages_seen_while_written_are_not_read_again_unless_they_changed(
     found = check_site(site, "site", cache, seen=seen)
     assert [(d.path, d.rule) for d in found] == [("site/index.html", "site.anchor"), ("site/index.html", "site.link")]
     assert found == check_site(site, "site")
+
+
+def test_a_page_read_ahead_is_read_unless_the_check_holds_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """print.html is read as soon as the build's child writes it (read_ahead), unless the site check's cache
+    already holds what its bytes hold: either way the check finds what it finds reading it itself."""
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _site(site)
+    page = site / "index.html"
+    seen, read = read_ahead(page, page.read_bytes(), cache)
+    assert read is not None
+    assert seen == read_seen(page)[1]
+    assert read == page_reading(page.read_bytes())
+    found = check_site(site, "site", cache, readings=dict([read]), seen={"index.html": seen})
+    assert found == check_site(site, "site")
+    assert read_ahead(page, page.read_bytes(), cache)[1] is None  # now kept: nothing to read ahead
+    reads = _count_reads(monkeypatch)
+    assert check_site(site, "site", cache, seen={"index.html": seen}) == found
+    assert reads == []
+    page.write_text(page.read_text(encoding="utf-8") + '<a href="nowhere.html">x</a>', encoding="utf-8")
+    seen, read = read_ahead(page, page.read_bytes(), cache)
+    assert read is not None  # new bytes
+    assert check_site(site, "site", cache, readings=dict([read]), seen={"index.html": seen}) == check_site(site, "site")

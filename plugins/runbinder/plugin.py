@@ -647,7 +647,7 @@ def _side_work(
     site link check over all of them at the end."""
     from .atomic import write_atomically
     from .checks.cache import VerdictCache
-    from .checks.links import Reading, Seen, check_site, page_reading, read_seen
+    from .checks.links import Reading, Seen, check_site, page_reading, read_ahead, read_seen
 
     for keep in keeping:
         keep()
@@ -668,7 +668,11 @@ def _side_work(
         if kind in ("pages", "finish") and printer is not None:  # "finish" without "pages" too: always written
             data = printer.html(rendered, cache_dir, later=keeping)
             printer = None
-            write_atomically(site_dir / PRINT_PAGE, data, sync=False)  # read by check_site (or known by digest)
+            write_atomically(site_dir / PRINT_PAGE, data, sync=False)
+            if site:  # read now, while MkDocs finishes, not after: the largest page of the site
+                seen[PRINT_PAGE], read = read_ahead(site_dir / PRINT_PAGE, data, cache_dir)
+                if read is not None:
+                    readings[read[0]] = read[1]
         if kind == "written" and site:
             try:
                 data, seen_as = read_seen(Path(value))

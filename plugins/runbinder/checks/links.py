@@ -224,6 +224,24 @@ Seen = tuple[tuple[int, int, int, int], str]
 """A file as it was read: the identity of its inode then (device, inode, size, mtime) and the digest of its bytes."""
 
 
+def _site_version() -> str:
+    """What the site check's kept readings and findings depend on besides the pages: its code and lexbor."""
+    return f"{code_digest()} selectolax {importlib.metadata.version('selectolax')}"
+
+
+def read_ahead(path: Path, data: bytes, cache_dir: Path | None) -> tuple[Seen, tuple[str, Reading] | None]:
+    """A page this process has just written (``data`` at ``path``: print.html, made by the build's child): how
+    check_site will know it (``seen``), and its reading by digest, unless the check's cache (``cache_dir``) already
+    holds what it holds (a second build of the same pages), for check_site's ``readings``."""
+    digest = _page_digest(data)
+    seen = (file_identity(os.stat(path)), digest)
+    if cache_dir is not None:
+        store = VerdictCache(cache_dir, name="site.json", max_age_days=1)
+        if isinstance(store.get(store.key("site ids", _site_version(), "", digest)), list):
+            return seen, None
+    return seen, (digest, _read(data.decode("utf-8", errors="replace")))
+
+
 def read_seen(path: Path) -> tuple[bytes, Seen]:
     """A file's bytes, and how check_site can tell later that it is still what was read (``seen``)."""
     with path.open("rb") as handle:
@@ -277,7 +295,7 @@ def check_site(
 
     # Findings are keyed by the whole site, which changes with every edit: kept for a day.
     store = VerdictCache(cache_dir, name="site.json", max_age_days=1) if cache_dir is not None else None
-    version = f"{code_digest()} selectolax {importlib.metadata.version('selectolax')}"
+    version = _site_version()
     read: dict[str, Reading] = {}
     ids: dict[str, set[str]] = {}
     for rel in digests:
