@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -222,6 +223,8 @@ def _start_binder(tmp_path: Path, temp: Path) -> tuple[subprocess.Popen[bytes], 
         env={**os.environ, "TMPDIR": str(temp)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # As from a terminal: a test run started as a background job would pass on an ignored SIGINT.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     # Playwright's driver makes Chromium's profile inside the binder's own folder (not in TMPDIR itself).
@@ -335,3 +338,34 @@ def test_pypdf_warnings_about_chromiums_pdf_stay_out_of_the_output(caplog: pytes
     caplog.clear()
     logger.warning("outside the binder")
     assert [r.getMessage() for r in caplog.records] == ["outside the binder"]
+
+
+def test_an_interrupt_a_library_swallows_still_stops_the_binder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C raises KeyboardInterrupt wherever the run is; when that is inside a library that catches it and
+    carries on (Playwright's event loop can), the binder still stops before it writes anything: exit 130, no PDF."""
+    _require_tools()
+    from runbinder import binder
+
+    real_print = binder._print
+
+    def swallowing(*args: Any) -> Any:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs here and raises
+        except KeyboardInterrupt:
+            pass  # ... and the library swallows it
+        return real_print(*args)
+
+    monkeypatch.setattr(binder, "_print", swallowing)
+    # As from a terminal (a test run started as a background job has SIGINT ignored, which the binder respects).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = main(["binder", str(ROOT / "runbooks"), "-o", str(tmp_path / "b.pdf"), "--no-cache"])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the binder's handler is put back
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "b.pdf").exists()

@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -993,6 +994,17 @@ def _workspace() -> Iterator[Path]:
             time.sleep(0.1)
 
 
+STOPPED = threading.Event()
+"""Set by the command line when the user stops the run (Ctrl-C, SIGTERM). The signal raises KeyboardInterrupt
+wherever the run is, but a library may catch it there (Playwright's event loop can) and carry on: the binder also
+looks here before it writes anything, so a stopped run never writes the PDF."""
+
+
+def _stop_if_asked() -> None:
+    if STOPPED.is_set():
+        raise KeyboardInterrupt
+
+
 def make_binder(
     index: Index,
     output: Path,
@@ -1024,8 +1036,10 @@ def make_binder(
         html_text = build_html(index, options, parts=parts, bodies=bodies, resolve=resolve, paper=True, diagrams=drawn)
         printed, new = _print(html_text, directory, chromium, options.paper)
         _keep_diagrams(diagram_dir, new)
+        _stop_if_asked()
         with _quiet_pypdf():
             pdf, numbers = fill_page_numbers(printed, parts)
+        _stop_if_asked()
     write_atomically(output, pdf)
     with _quiet_pypdf():
         return output, _page_count(pdf), numbers

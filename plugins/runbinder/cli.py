@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
@@ -539,14 +540,21 @@ def _check(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _interrupt_on_termination() -> Iterator[None]:
+def _interrupt_on_termination(stopped: threading.Event) -> Iterator[None]:
     """SIGTERM and SIGHUP end the run the way Ctrl-C does, so the browser is closed and temporary files removed
-    (the default would kill Python without running any cleanup)."""
+    (the default would kill Python without running any cleanup). Each of the three also sets ``stopped``, which the
+    work checks before it writes anything: a library that catches the KeyboardInterrupt cannot make it carry on."""
+    stopped.clear()
 
     def interrupt(signum: int, frame: object) -> None:
+        stopped.set()
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # A run started as a background job has SIGINT ignored (so the terminal's Ctrl-C is not its to answer): kept so.
+    signals = [signal.SIGTERM, signal.SIGHUP]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signals.append(signal.SIGINT)
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
     try:
         yield
     finally:
@@ -569,7 +577,7 @@ def _binder(args: argparse.Namespace) -> int:
         print(f"runbinder binder: {args.path}: no catalog.yaml here or above", file=sys.stderr)
         return EXIT_USAGE
     try:
-        from .binder import NO_CHROMIUM, BinderError, BinderOptions, find_chromium, git_revision, make_binder
+        from .binder import NO_CHROMIUM, STOPPED, BinderError, BinderOptions, find_chromium, git_revision, make_binder
     except ImportError as exc:
         print(f"runbinder binder: {exc.name} is missing: pip install 'runbinder[binder]'", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -602,7 +610,7 @@ def _binder(args: argparse.Namespace) -> int:
         cache_dir=None if args.no_cache else args.cache_dir,
     )
     try:
-        with _interrupt_on_termination():
+        with _interrupt_on_termination(STOPPED):
             output, pages, _ = make_binder(project.index, args.output, options)
     except BinderError as exc:
         print(f"runbinder binder: {exc}", file=sys.stderr)
