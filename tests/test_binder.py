@@ -369,3 +369,4 @@ def test_an_interrupt_a_library_swallows_still_stops_the_binder(
     assert code == 130
     assert "interrupted" in capsys.readouterr().err
     assert not (tmp_path / "b.pdf").exists()
+    assert not binder.STOPPED.is_set()  # the next binder this process makes is not stopped by this one's stop

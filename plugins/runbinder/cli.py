@@ -560,6 +560,7 @@ def _interrupt_on_termination(stopped: threading.Event) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        stopped.clear()  # a later run in this process (a test, an embedding program) starts unstopped
 
 
 def _progress(done: int, total: int) -> None:
