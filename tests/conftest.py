@@ -160,6 +160,22 @@ def serve_directory(directory: Path) -> Iterator[str]:
         httpd.server_close()
 
 
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the runbook pages made from now on (not remembered, not read back), in order."""
+    from runbinder.render import site
+
+    ids: list[str] = []
+    real = site.runbook
+
+    def counting(renderer: Any, rb: Any) -> Any:
+        ids.append(rb["id"])
+        return real(renderer, rb)
+
+    monkeypatch.setattr(site, "runbook", counting)
+    return ids
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The user's cache folder (where the key that signs kept pages lives) is the test session's own, also for the

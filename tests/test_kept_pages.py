@@ -17,7 +17,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from runbinder import binder, loader, safe, sidework
-from runbinder.render import kept, site
+from runbinder.render import kept
 from runbinder.render.site import SiteRenderer
 from runbinder.validate import load_project
 
@@ -43,17 +43,17 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The ids of the runbook pages made (not read back), in order."""
-    ids: list[str] = []
-    real = site.runbook
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files parsed from YAML (not read back), in order."""
+    names: list[str] = []
+    real = loader.load_bytes
 
-    def counting(renderer: Any, rb: Any) -> Any:
-        ids.append(rb["id"])
-        return real(renderer, rb)
+    def counting(raw: bytes, doc: Any) -> Any:
+        names.append(doc.display)
+        return real(raw, doc)
 
-    monkeypatch.setattr(site, "runbook", counting)
-    return ids
+    monkeypatch.setattr(loader, "load_bytes", counting)
+    return names
 
 
 def _pages(
@@ -200,7 +200,11 @@ def _build(project: Path, caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_a_second_mkdocs_build_reads_back_pages_and_files_and_builds_the_same_site(
-    tmp_path: Path, made: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    made: list[str],
+    parsed: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795305600")
     monkeypatch.setattr(sidework, "can_fork", lambda: False)  # all in this process, where the spies are
@@ -220,9 +224,7 @@ def test_a_second_mkdocs_build_reads_back_pages_and_files_and_builds_the_same_si
     first = files()
     made.clear()
     monkeypatch.setattr(safe, "FRAGMENTS", safe.Fragments())
-    parsed: list[str] = []
-    real = loader.load_bytes
-    monkeypatch.setattr(loader, "load_bytes", lambda raw, doc: parsed.append(doc.display) or real(raw, doc))
+    parsed.clear()
     messages = _build(project, caplog)
     assert made == []
     assert parsed == []  # and not one runbook was parsed
@@ -240,7 +242,7 @@ def _load(root: Path, cache: dict[Path, Any] | None) -> tuple[list[Any], list[An
     return documents, project.diagnostics
 
 
-def test_files_kept_by_the_last_build_load_as_the_files_themselves(project: Path, monkeypatch: Any) -> None:
+def test_files_kept_by_the_last_build_load_as_the_files_themselves(project: Path, parsed: list[str]) -> None:
     """Kept files stand for their data, schema verdict and positions: a project loaded with them is the project
     loaded from its files, cross-file problems included, located at the same line and column."""
     _edit(project, LINKER, "severity: sev2", "severity: sev9")  # a reference error: found across files
@@ -255,14 +257,7 @@ def test_files_kept_by_the_last_build_load_as_the_files_themselves(project: Path
     assert "runbooks/authos-api/broken.yaml" not in shown  # files with a problem are loaded again
     assert len(known) > 30
 
-    parsed: list[str] = []
-    real = loader.load_bytes
-
-    def counting(raw: bytes, doc: Any) -> Any:
-        parsed.append(doc.display)
-        return real(raw, doc)
-
-    monkeypatch.setattr(loader, "load_bytes", counting)
+    parsed.clear()
     again = _load(project, kept.load_documents(cache))
     assert again == fresh
     assert sorted(parsed) == sorted({d[0] for d in fresh[0]} - shown)
@@ -332,7 +327,7 @@ def test_print_html_is_kept_under_everything_it_is_made_from(project: Path) -> N
 
 
 def test_runbinder_check_reads_back_the_files_it_kept(
-    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`runbinder check` keeps the files that loaded cleanly beside its verdicts: a second check of an unchanged
     project parses none and reports the same; checking one file keeps the others kept; --no-cache parses all."""
@@ -342,22 +337,19 @@ def test_runbinder_check_reads_back_the_files_it_kept(
     _edit(project, LINKER, "destructive: true", "destructive: false")  # a finding to report each time
 
     def check(*args: str) -> tuple[int, str, list[str]]:
-        parsed: list[str] = []
-        real = loader.load_bytes
-        with monkeypatch.context() as spy:
-            spy.setattr(loader, "load_bytes", lambda raw, doc: parsed.append(doc.display) or real(raw, doc))
-            code = main(["check", *args, "--cache-dir", "cache", "--format", "json"])
-        return code, capsys.readouterr().out, parsed
+        parsed.clear()
+        code = main(["check", *args, "--cache-dir", "cache", "--format", "json"])
+        return code, capsys.readouterr().out, list(parsed)
 
-    code, first, parsed = check("runbooks")
+    code, first, files = check("runbooks")
     assert code == 1
     assert "command.destructive" in first
-    assert len(parsed) > 30
+    assert len(files) > 30
     assert check("runbooks") == (1, first, [])
     assert check(LINKER) == (1, check(LINKER)[1], [])
     _edit(project, LINKER, "title: Brute Force Attack", "title: Brute force")
     assert check(LINKER)[2] == [LINKER]
     assert check("runbooks")[2] == []  # the one-file check kept the others and its own new bytes
-    code, again, parsed = check("runbooks", "--no-cache")
-    assert len(parsed) > 30
+    code, again, files = check("runbooks", "--no-cache")
+    assert len(files) > 30
     assert (code, again) == check("runbooks")[:2]

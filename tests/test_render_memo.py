@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from runbinder import safe
-from runbinder.render import site
 from runbinder.render.site import SiteRenderer
 from runbinder.validate import load_project
 
@@ -57,22 +56,12 @@ EDITS: dict[str, tuple[Callable[[Path], None], int | str]] = {
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
-def test_remembered_pages_are_the_pages_a_fresh_render_makes(
-    edit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_remembered_pages_are_the_pages_a_fresh_render_makes(edit: str, tmp_path: Path, made: list[str]) -> None:
     shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
     memo: dict[str, Any] = {}
     first = _pages(tmp_path, memo)
     assert len(memo) > 30
-
-    made: list[str] = []
-    original = site.runbook
-
-    def counting(renderer: Any, rb: Any) -> Any:
-        made.append(rb["id"])
-        return original(renderer, rb)
-
-    monkeypatch.setattr(site, "runbook", counting)
+    made.clear()
     change, expected = EDITS[edit]
     change(tmp_path)
     remembered = _pages(tmp_path, memo)
