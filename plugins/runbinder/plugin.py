@@ -254,9 +254,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             else:  # the last build's pages are kept on disk, and read back when nothing they were made from changed
                 pages = renderer.pages(beside=self._parallel(), keep=_cache_dir(config), later=self.keeping)
                 if renderer.read_back:
-                    log.debug(
-                        f"runbinder: the generated pages of the last build were read back ({CACHE_DIR}/pages.json)"
-                    )
+                    log.debug(f"the generated pages of the last build were read back ({CACHE_DIR}/pages.json)")
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
                 pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
         finally:

@@ -10,11 +10,11 @@ digest of its bytes, and only when it loaded without any problem; validation acr
 still runs on every build. print.html is kept under a digest of the site key, the printing options and every
 page MkDocs rendered (its URL and HTML).
 
-The pages' Markdown is put into the site as it is, and kept data stands for what a file says, so an entry must be one
-this machine's user wrote: each file is
-signed (keyed BLAKE2b) with a key that is kept outside the project, in the user's cache folder
-(``$XDG_CACHE_HOME/runbinder/pages.key``, readable by the user only), never in ``.runbinder-cache``. A file that
-was planted, restored from another machine, truncated or written by another version is not ours and is ignored.
+The pages' Markdown is put into the site as it is, and kept data stands for what a file says, so an entry must be
+one this machine's user wrote: each file is signed (keyed BLAKE2b) with a key that is kept outside the project, in
+the user's cache folder (``$XDG_CACHE_HOME/runbinder/pages.key``, readable by the user only), never in
+``.runbinder-cache``. A file that was planted, restored from another machine, truncated or written by another
+version is not ours and is ignored.
 Like every cache here it is a convenience: a file that cannot be read or written costs the next build time, never
 the build. Without a key (a home that cannot be written) nothing is kept.
 """
@@ -116,8 +116,9 @@ def _sign(key: bytes, payload: bytes | memoryview) -> bytes:
     return hashlib.blake2b(payload, key=key, digest_size=32).hexdigest().encode()
 
 
-def _read_signed(path: Path) -> Any:
-    """The JSON in ``path`` when this user signed it, else None."""
+def _read_bytes(path: Path) -> bytes | None:
+    """What ``path`` holds when this user signed it, else None (the signature is checked in place: print.html is
+    tens of megabytes, copied once)."""
     key = signing_key()
     if key is None:
         return None
@@ -125,11 +126,19 @@ def _read_signed(path: Path) -> Any:
         data = path.read_bytes()
     except OSError:
         return None
-    head, _, payload = data.partition(b"\n")
-    if not head.startswith(_MAGIC) or not hmac.compare_digest(head[len(_MAGIC) :], _sign(key, payload)):
+    end = data.find(b"\n")
+    if end < 0 or not data.startswith(_MAGIC):
         return None
+    if not hmac.compare_digest(data[len(_MAGIC) : end], _sign(key, memoryview(data)[end + 1 :])):
+        return None
+    return data[end + 1 :]
+
+
+def _read_signed(path: Path) -> Any:
+    """The JSON in ``path`` when this user signed it, else None."""
+    payload = _read_bytes(path)
     try:
-        return json.loads(payload)
+        return json.loads(payload) if payload is not None else None
     except ValueError:
         return None
 
@@ -160,21 +169,9 @@ def print_key(renderer: Renderer, settings: str, rendered: Mapping[str, tuple[st
 
 def load_print_page(directory: Path, key: str) -> bytes | None:
     """The print.html kept under ``key``, or None."""
-    signing = signing_key()
-    if signing is None:
-        return None
-    try:
-        data = (directory / PRINT_PAGE).read_bytes()
-    except OSError:
-        return None
-    # print.html is tens of megabytes: read in place (a memoryview), copied once
-    first = data.find(b"\n")
-    second = data.find(b"\n", first + 1)
-    if first < 0 or second < 0 or not data.startswith(_MAGIC) or data[first + 1 : second] != key.encode():
-        return None
-    if not hmac.compare_digest(data[len(_MAGIC) : first], _sign(signing, memoryview(data)[first + 1 :])):
-        return None
-    return data[second + 1 :]
+    payload = _read_bytes(directory / PRINT_PAGE)
+    kept_key, _, page = payload.partition(b"\n") if payload is not None else (b"", b"", b"")
+    return page if kept_key == key.encode() else None
 
 
 def save_print_page(directory: Path, key: str, page: bytes) -> None:
