@@ -178,9 +178,13 @@ _PAGE_CLEANER = nh3.Cleaner(
 )
 
 
+@functools.lru_cache(maxsize=1 << 13)
 def sanitize(fragment: str, page: bool = False) -> str:
     """HTML cleaned to the allowlist: the wall every Markdown field's HTML passes, whatever produced it.
-    ``page``: a shared page's body, which may also hold h2/h3 headings with ids."""
+    ``page``: a shared page's body, which may also hold h2/h3 headings with ids.
+
+    Remembered: cleaning depends on nothing but the text, and a page repeats its blocks (a command is shown in
+    its step and again in the page's summary)."""
     return (_PAGE_CLEANER if page else _CLEANER).clean(fragment)
 
 
@@ -702,18 +706,33 @@ def code_html(code: str, language: str = "text", placeholders: tuple[str, ...] =
     return made
 
 
-def _code_html(code: str, language: str, placeholders: tuple[str, ...], bare: tuple[str, ...]) -> str:
-    from pygments import format as pygments_format
-    from pygments.formatters import HtmlFormatter
+@functools.lru_cache(maxsize=64)
+def _lexer(language: str) -> Any:
+    """One lexer per language name, reused: a Pygments lexer keeps no state between ``get_tokens`` calls, and
+    finding one by name costs more than lexing a short command."""
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
+    try:
+        return get_lexer_by_name(language, stripnl=False, ensurenl=True)
+    except ClassNotFound:
+        return get_lexer_by_name("text", stripnl=False, ensurenl=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _formatter() -> Any:
+    """The one formatter: making an ``HtmlFormatter`` builds its whole style sheet, which ``nowrap`` never uses."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
+
+
+def _code_html(code: str, language: str, placeholders: tuple[str, ...], bare: tuple[str, ...]) -> str:
+    from pygments import format as pygments_format
+
     from .placeholders import spans
 
-    try:
-        lexer = get_lexer_by_name(language, stripnl=False, ensurenl=True)
-    except ClassNotFound:
-        lexer = get_lexer_by_name("text", stripnl=False, ensurenl=True)
+    lexer = _lexer(language)
     # Positions are found in the text Pygments lexes (it drops a BOM and turns CR LF into LF).
     code = code.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     marks = spans(code, language, placeholders, bare) if placeholders else []
@@ -722,7 +741,7 @@ def _code_html(code: str, language: str, placeholders: tuple[str, ...], bare: tu
         _SENTINEL_OPEN in code or _SENTINEL_CLOSE in code or not "".join(v for _, v in tokens).startswith(code)
     ):
         marks = []  # never guess: such a command is shown highlighted, unmarked
-    body = pygments_format(_with_sentinels(tokens, marks), HtmlFormatter(nowrap=True))
+    body = pygments_format(_with_sentinels(tokens, marks), _formatter())
     if marks:
         body = _SENTINEL.sub(lambda m: _placeholder_span(code, marks[int(m.group(1))]), body)
     return f'<div class="highlight"><pre><span></span><code>{body}</code></pre></div>'
