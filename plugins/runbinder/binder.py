@@ -25,6 +25,7 @@ import html
 import os
 import posixpath
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -329,21 +330,56 @@ class PrintPage:
     as it is rendered, against every page's URL known beforehand (``urls``: source path -> URL); ``html`` then
     assembles them. What was made ready against URLs other than those of the pages rendered is not used."""
 
-    def __init__(self, index: Index, options: BinderOptions, urls: Mapping[str, str]) -> None:
+    def __init__(
+        self, index: Index, options: BinderOptions, urls: Mapping[str, str], read: Callable[[str], Any] | None = None
+    ) -> None:
         self.index, self.options, self.urls = index, options, dict(urls)
         self.renderer = SiteRenderer(index, today=options.today, print_mode=True)
         self.known = {s.page: s.key for s in sections(self.renderer)}
         self.resolve = site_resolver({src: (url, "") for src, url in self.urls.items()})[1]
         self.ready: dict[str, tuple[str, str]] = {}  # source path -> (body as rendered, body made ready)
+        self.read = read
+        """With a reader (the site link check's ``part_reading``), each section is also read as it is made ready,
+        as it will stand in print.html; ``html_read`` then reads only what surrounds the sections."""
+        self.readings: dict[str, tuple[str, Any]] = {}  # source path -> (section as placed, its reading or None)
 
     def add(self, src: str, url: str, body: str) -> None:
         if src in self.known and self.urls.get(src) == url:
-            self.ready[src] = (body, _localise(_for_paper(body), src, self.known, self.resolve))
+            made = _localise(_for_paper(body), src, self.known, self.resolve)
+            self.ready[src] = (body, made)
+            if self.read is not None:
+                placed = _place_diagrams(made, {})
+                self.readings[src] = (placed, self.read(placed))
+
+    def _ready(self, rendered: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+        same = {src: url for src, (url, _) in rendered.items()} == self.urls
+        return {src: made for src, (body, made) in self.ready.items() if same and rendered[src][1] == body}
 
     def html(self, rendered: Mapping[str, tuple[str, str]], mermaid_src: str, pdf_link: str | None = None) -> str:
-        same = {src: url for src, (url, _) in rendered.items()} == self.urls
-        ready = {src: made for src, (body, made) in self.ready.items() if same and rendered[src][1] == body}
-        return print_page(self.index, self.options, rendered, mermaid_src, pdf_link, ready)
+        return print_page(self.index, self.options, rendered, mermaid_src, pdf_link, self._ready(rendered))
+
+    def html_read(
+        self,
+        rendered: Mapping[str, tuple[str, str]],
+        mermaid_src: str,
+        pdf_link: str | None = None,
+        read_whole: Callable[[str], Any] | None = None,
+    ) -> tuple[str, list[Any] | None]:
+        """``html``, and the readings it is made of (``read_whole`` reads what surrounds the sections), when every
+        section was made ready and read as it will stand; else None: the page is to be read whole."""
+        ready = self._ready(rendered)
+        readings = [self.readings.get(src) for src in self.known]
+        if read_whole is None or set(ready) != set(self.known) or any(r is None or r[1] is None for r in readings):
+            return self.html(rendered, mermaid_src, pdf_link), None
+        # The page is made with a slot where each section goes, read without them, and the sections put in.
+        slot = f"rbsection{secrets.token_hex(12)}n"
+        slots = {src: f"{slot}{n}." for n, src in enumerate(self.known)}
+        frame = print_page(self.index, self.options, rendered, mermaid_src, pdf_link, slots)
+        placed = {slots[src]: self.readings[src][0] for src in self.known}
+        if frame.count(slot) != len(slots) or any(slot in section for section in placed.values()):
+            return self.html(rendered, mermaid_src, pdf_link), None
+        document = re.sub(f"{slot}[0-9]+[.]", lambda m: placed[m.group(0)], frame)
+        return document, [read_whole(frame), *(r[1] for r in readings if r is not None)]
 
 
 def print_page(

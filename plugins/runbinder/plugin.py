@@ -619,16 +619,30 @@ class Printer:
     ) -> bytes:
         """print.html; with ``keep`` (a cache folder), the one a build made from the very same pages is read back,
         or the one made here is kept there for the next build (by a function appended to ``later``, if given)."""
-        if keep is None:
-            return self.page.html(rendered, MERMAID_JS, self.pdf_link).encode("utf-8")
-        settings = repr((self.page.options, MERMAID_JS, self.pdf_link))
-        key = kept.print_key(self.page.renderer, settings, rendered)
-        data = kept.load_print_page(keep, key)
-        if data is None:
-            data = self.page.html(rendered, MERMAID_JS, self.pdf_link).encode("utf-8")
+        return self.html_read(rendered, keep, later)[0]
+
+    def html_read(
+        self,
+        rendered: Mapping[str, tuple[str, str]],
+        keep: Path | None = None,
+        later: list[Callable[[], None]] | None = None,
+        read_whole: Callable[[str], Any] | None = None,
+    ) -> tuple[bytes, list[Any] | None]:
+        """``html``, and when print.html was made here from sections read as they were made ready (``PrintPage``
+        with a reader), the readings it is made of (``PrintPage.html_read``); else None."""
+        key = None
+        if keep is not None:
+            settings = repr((self.page.options, MERMAID_JS, self.pdf_link))
+            key = kept.print_key(self.page.renderer, settings, rendered)
+            data = kept.load_print_page(keep, key)
+            if data is not None:
+                return data, None
+        text, readings = self.page.html_read(rendered, MERMAID_JS, self.pdf_link, read_whole)
+        data = text.encode("utf-8")
+        if keep is not None and key is not None:
             saving = functools.partial(kept.save_print_page, keep, key, data)
             saving() if later is None else later.append(saving)
-        return data
+        return data, readings
 
 
 def _side_work(
@@ -645,8 +659,20 @@ def _side_work(
     site link check over all of them at the end."""
     from .atomic import write_atomically
     from .checks.cache import VerdictCache
-    from .checks.links import Reading, Seen, check_site, page_reading, read_ahead, read_seen
+    from .checks.links import (
+        Reading,
+        Seen,
+        check_site,
+        joined,
+        page_reading,
+        part_reading,
+        read_ahead,
+        read_seen,
+        whole_reading,
+    )
 
+    if site and printer is not None:  # each section of print.html read as it is made ready, not the page at the end
+        printer.page.read = part_reading
     for keep in keeping:
         keep()
     keeping = []
@@ -664,11 +690,12 @@ def _side_work(
             if printer is not None:
                 printer.page.add(src_uri, url, content)
         if kind in ("pages", "finish") and printer is not None:  # "finish" without "pages" too: always written
-            data = printer.html(rendered, cache_dir, later=keeping)
+            data, parts = printer.html_read(rendered, cache_dir, keeping, whole_reading if site else None)
             printer = None
             write_atomically(site_dir / PRINT_PAGE, data, sync=False)
             if site:  # read now, while MkDocs finishes, not after: the largest page of the site
-                seen[PRINT_PAGE], read = read_ahead(site_dir / PRINT_PAGE, data, cache_dir)
+                known = joined(parts) if parts is not None else None
+                seen[PRINT_PAGE], read = read_ahead(site_dir / PRINT_PAGE, data, cache_dir, known)
                 if read is not None:
                     readings[read[0]] = read[1]
         if kind == "written" and site:

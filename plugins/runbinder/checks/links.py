@@ -19,6 +19,7 @@ import math
 import os
 import posixpath
 import re
+import secrets
 import socket
 import ssl
 import threading
@@ -213,6 +214,45 @@ def _read(text: str) -> tuple[set[str], list[tuple[str, str]]]:
 
 Reading = tuple[set[str], list[tuple[str, str]]]  # a page's ids and its references, as _read returns them
 
+# Markup whose reading depends on what surrounds it: raw text (script, style, title, textarea...), foreign content
+# (svg, math), comments, doctypes, CDATA and processing instructions, and the elements a parser moves, merges or
+# drops (html, head, body, frameset, form, select, template, image).
+_CONTEXTUAL = re.compile(
+    r"<(?:[!?]|/?(?:script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext|template|svg|math"
+    r"|html|head|body|frameset|form|select|image|isindex)(?:[\s/>]|$))",
+    re.IGNORECASE,
+)
+_LINK_OPEN = re.compile(r"<a[\s>/]", re.IGNORECASE)
+_LINK_CLOSE = re.compile(r"</a[\s>]", re.IGNORECASE)
+
+
+def part_reading(part: str) -> Reading | None:
+    """What a part of a page holds, read alone (while the rest of the page is still being made), when that is
+    certain to be what a reading of the whole page finds of it; else None.
+
+    Certain means: the part holds none of the markup whose reading depends on its surroundings, closes every link
+    it opens (the parser copies a link left open into what follows), and ends outside any tag, comment or raw text,
+    which a marker element read after it proves: a part that swallows what follows it swallows the marker."""
+    if _CONTEXTUAL.search(part) or len(_LINK_OPEN.findall(part)) != len(_LINK_CLOSE.findall(part)):
+        return None
+    marker = "rb-part-end-" + secrets.token_hex(8)
+    ids, refs = _read(f'{part}<i id="{marker}"></i>')
+    if marker not in ids:
+        return None
+    ids.discard(marker)
+    return ids, refs
+
+
+def joined(readings: Iterable[Reading]) -> Reading:
+    """The reading of a page made of parts, from the readings of its parts: what check_site uses is the set of
+    ids and the references (their order is not used: findings are placed where ``_scan`` finds them)."""
+    ids: set[str] = set()
+    refs: list[tuple[str, str]] = []
+    for part_ids, part_refs in readings:
+        ids |= part_ids
+        refs += part_refs
+    return ids, refs
+
 
 def page_reading(data: bytes) -> tuple[str, Reading]:
     """The digest of a page's bytes and what it holds: read ahead (while the build writes the other pages), it is
@@ -229,12 +269,22 @@ def _site_version() -> str:
     return f"{code_digest()} selectolax {importlib.metadata.version('selectolax')}"
 
 
-def read_ahead(path: Path, data: bytes, cache_dir: Path | None) -> tuple[Seen, tuple[str, Reading] | None]:
+def whole_reading(text: str) -> Reading:
+    """What a whole page holds (``_read``)."""
+    return _read(text)
+
+
+def read_ahead(
+    path: Path, data: bytes, cache_dir: Path | None, known: Reading | None = None
+) -> tuple[Seen, tuple[str, Reading] | None]:
     """A page this process has just written (``data`` at ``path``: print.html, made by the build's child): how
     check_site will know it (``seen``), and its reading by digest, unless the check's cache (``cache_dir``) already
-    holds what it holds (a second build of the same pages), for check_site's ``readings``."""
+    holds what it holds (a second build of the same pages), for check_site's ``readings``. ``known``: its reading,
+    made from its parts while they were made (``joined``)."""
     digest = _page_digest(data)
     seen = (file_identity(os.stat(path)), digest)
+    if known is not None:
+        return seen, (digest, known)
     if cache_dir is not None:
         store = VerdictCache(cache_dir, name="site.json", max_age_days=1)
         if isinstance(store.get(store.key("site ids", _site_version(), "", digest)), list):
