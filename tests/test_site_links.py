@@ -241,6 +241,31 @@ def test_pages_seen_while_written_are_not_read_again_unless_they_changed(
     assert found == check_site(site, "site")
 
 
+def test_a_page_known_and_clean_is_not_read_from_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given every page's reading and identity (a build), the check opens only the pages that have findings, to
+    locate them: the others are never read from disk."""
+    site = tmp_path / "site"
+    _site(site)
+    pages = sorted(site.rglob("*.html"))
+    readings = dict(page_reading(p.read_bytes()) for p in pages)
+    seen = {p.relative_to(site).as_posix(): read_seen(p)[1] for p in pages}
+    opened: list[str] = []
+    real = Path.read_bytes
+
+    def reading(self: Path) -> bytes:
+        if site in self.parents:
+            opened.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", reading)
+    found = check_site(site, "site", readings=readings, seen=seen)
+    assert len(pages) > 1
+    assert found
+    assert sorted(opened) == sorted({Path(d.path).name for d in found})
+    monkeypatch.undo()
+    assert found == check_site(site, "site")
+
+
 def test_a_page_read_ahead_is_read_unless_the_check_holds_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """print.html is read as soon as the build's child writes it (read_ahead), unless the site check's cache
     already holds what its bytes hold: either way the check finds what it finds reading it itself."""

@@ -418,7 +418,8 @@ def check_site(
             refs = (read[rel] if rel in read else _read(text(rel).decode("utf-8", errors="replace")))[1]
             folder = posixpath.dirname(rel)
             verdicts = {ref: judge(rel, folder, *ref) for ref in set(refs)}  # a page repeats most of its links
-            located = _located(rel, text(rel), [(a, v, verdict) for a, v in refs if (verdict := verdicts[a, v])])
+            found = [(a, v, verdict) for a, v in refs if (verdict := verdicts[a, v])]
+            located = _located(rel, text(rel), found) if found else []  # the page is read again only to locate
             if store is not None:
                 store.put(key, [diagnostic_row(d) for d in located])
         out += [dataclasses.replace(d, path=f"{shown}/{rel}") for d in located]
