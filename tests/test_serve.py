@@ -88,7 +88,24 @@ def test_dirty_rebuild_rewrites_only_the_pages_whose_content_changed(tmp_path: P
         build(config, dirty=True)
         return config.plugins["runbinder"]
 
-    first = rebuild()
+    import jinja2
+
+    compiled: list[str | None] = []
+    compile_template = jinja2.Environment.compile
+
+    def compiling(env: jinja2.Environment, source: str, name: str | None = None, *args: object) -> object:
+        compiled.append(name)
+        return compile_template(env, source, name, *args)  # type: ignore[call-overload]
+
+    jinja2.Environment.compile = compiling  # type: ignore[assignment,method-assign]
+    try:
+        first = rebuild()
+        assert "main.html" in compiled
+        compiled.clear()
+        rebuild()  # nothing changed
+        assert "main.html" not in compiled  # the theme's templates are compiled once a process (on_env)
+    finally:
+        jinja2.Environment.compile = compile_template  # type: ignore[method-assign]
     before = _html_mtimes(site)
     runbooks = sorted((project / "runbooks" / "authos-api").glob("authos-api-*.yaml"))
     edited = runbooks[0]
