@@ -114,6 +114,31 @@ def test_contents_numbers_are_the_sections_first_pages(printed: tuple[Path, dict
     assert listed == [numbers[s.key] for s in parts]
 
 
+def test_page_numbers_are_an_update_appended_to_the_print(
+    printed: tuple[Path, dict[str, int], Path], tmp_path: Path
+) -> None:
+    """The numbers are an incremental update: Chromium's print byte for byte, then the pages that gained numbers
+    and a trailer that points back to the print's. Poppler reads the whole without a complaint; the print alone
+    is the same pages with blank slots."""
+    pdf, numbers, _ = printed
+    data = pdf.read_bytes()
+    ends = [m.end() for m in re.finditer(rb"startxref\s+([0-9]+)\s+%%EOF\r?\n?", data)]
+    assert len(ends) == 2
+    assert ends[-1] == len(data)
+    first = re.search(rb"startxref\s+([0-9]+)\s+%%EOF", data[: ends[0]])
+    assert first is not None
+    assert re.search(rb"/Prev %d\b" % int(first.group(1)), data[ends[0] :])
+    alone = tmp_path / "print.pdf"
+    alone.write_bytes(data[: ends[0]])
+    for path in (pdf, alone):
+        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+        assert info.stderr == ""
+        assert f"Pages:           {_pages(pdf)}" in info.stdout
+    toc_page = _text(pdf, 2, 2)
+    assert str(numbers["severity"]) in toc_page.split()
+    assert str(numbers["severity"]) not in _text(alone, 2, 2).split()
+
+
 def test_no_hidden_markers_and_no_backlink_pages(printed: tuple[Path, dict[str, int], Path]) -> None:
     pdf, _, _ = printed
     text = _text(pdf)
