@@ -885,9 +885,9 @@ _TOC_SLOT_PT = 21.0  # the contents' slots are 2.4em of 10pt wide, the reference
 _STARTXREF = re.compile(rb"startxref\s+([0-9]+)\s+%%EOF\s*\Z")
 
 
-def fill_page_numbers(pdf: bytes, parts: Sequence[Section]) -> tuple[bytes, dict[str, int]]:
+def fill_page_numbers(pdf: bytes, parts: Sequence[Section]) -> tuple[bytes, dict[str, int], int]:
     """Write into each blank page-number slot (a link to a ``pg--`` anchor) the page its target starts on, read
-    from the PDF's own named destinations; returns the PDF and each section's first page.
+    from the PDF's own named destinations; returns the PDF, each section's first page and the number of pages.
 
     The numbers are drawn right-aligned in the slot's rectangle in Helvetica (a standard PDF font, nothing
     embedded), as real text: searching and pdftotext find "(p. 15)" like the text around it.
@@ -1008,7 +1008,7 @@ def fill_page_numbers(pdf: bytes, parts: Sequence[Section]) -> tuple[bytes, dict
         if key in reader.trailer:
             trailer[NameObject(key)] = reader.trailer.raw_get(key)
     update.write(b"trailer\n%s\nstartxref\n%d\n%%%%EOF\n" % (serialized(trailer), xref_at))
-    return pdf + update.getvalue(), numbers
+    return pdf + update.getvalue(), numbers, len(reader.pages)
 
 
 def _wait_until_drawn(page: Any, seconds: float, left: list[str], own: str, refused: list[str]) -> None:
@@ -1119,11 +1119,10 @@ def make_binder(
         _keep_diagrams(diagram_dir, new)
         _stop_if_asked()
         with _quiet_pypdf():
-            pdf, numbers = fill_page_numbers(printed, parts)
+            pdf, numbers, pages = fill_page_numbers(printed, parts)
         _stop_if_asked()
     write_atomically(output, pdf)
-    with _quiet_pypdf():
-        return output, _page_count(pdf), numbers
+    return output, pages, numbers
 
 
 @contextlib.contextmanager
@@ -1139,14 +1138,6 @@ def _quiet_pypdf() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def _page_count(pdf: bytes) -> int:
-    import io
-
-    from pypdf import PdfReader
-
-    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def binder_sections(index: Index, services: Sequence[str] = (), teams: Sequence[str] = ()) -> Sequence[Section]:
