@@ -397,12 +397,21 @@ def check_site(
 
     def judge(rel: str, folder: str, attr: str, value: str) -> tuple[str, str] | None:
         """(message, code) when the reference does not resolve from page ``rel`` (in ``folder``)."""
+        kind, _, fragment = resolve(folder, value)
+        if kind != "self":
+            return judged(folder, attr, value)
+        if fragment and rel in ids and fragment not in ids[rel]:
+            return f"{attr}={value!r}: no element with id {fragment!r} in {rel}", "site.anchor"
+        return None
+
+    # A reference that names another page (or nothing on the site) has the same verdict on every page of a folder:
+    # judged once per folder (the theme's links repeat on every page).
+    @functools.cache
+    def judged(folder: str, attr: str, value: str) -> tuple[str, str] | None:
         kind, target, fragment = resolve(folder, value)
-        if kind == "self":
-            target = rel
-        elif kind == "external":
+        if kind == "external":
             return None
-        elif kind == "unsafe":
+        if kind == "unsafe":
             return f"{attr} uses {target}:", "site.scheme"
         if kind == "missing":
             return f"{attr}={value!r}: {target} does not exist", "site.link"
