@@ -294,3 +294,34 @@ def test_front_matter_is_yaml_with_a_json_string() -> None:
     front = safe.page_front_matter('a "quoted" title: with --- dashes\nand a newline')
     title = json.loads(front.splitlines()[1].removeprefix("title: "))
     assert title == "a &quot;quoted&quot; title: with --- dashes and a newline"
+
+
+@pytest.mark.parametrize(
+    ("folder", "target"),
+    [
+        ("runbooks", "severity.html"),
+        (".", "runbooks/a.html"),
+        ("a/b", "a/c/"),
+        ("runbooks", "../../../x.md"),
+        (".", ""),
+    ],
+)
+def test_relative_links_do_not_depend_on_the_working_directory(
+    folder: str, target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative links are remembered per folder and target: what is remembered must not depend on the directory
+    the process happened to be in, even for a path that climbs above the site."""
+    import posixpath
+
+    from runbinder import safe
+
+    deep = tmp_path.joinpath(*["d"] * 8)
+    deep.mkdir(parents=True)
+    found = []
+    for where in (Path("/"), deep):
+        monkeypatch.chdir(where)
+        safe._from_folder.cache_clear()
+        found.append(safe._from_folder(folder, target))
+    assert found[0] == found[1]
+    if ".." not in target:  # what relpath says from anywhere, for a path inside the site
+        assert found[0].rstrip("/") == posixpath.relpath(target or ".", folder)

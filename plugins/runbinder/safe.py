@@ -342,11 +342,16 @@ def _relative_url(from_url: str, to_path: str) -> str:
     return _from_folder(folder.rstrip("/") or ".", to_path)
 
 
+# Site paths are made absolute under this folder, not the working directory: a path that climbs above the site
+# (``../x.md``, itself a link finding) then comes out the same from any working directory, as a memo needs.
+_SITE_ROOT = "/" + "/".join(["site"] * 32)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _from_folder(folder: str, to_path: str) -> str:
     """``to_path`` relative to ``folder`` (pages in one folder link to the same pages: each pair is worked out once;
     posixpath.relpath took a third of the time spent making pages)."""
-    relative = posixpath.relpath(to_path or ".", folder)
+    relative = posixpath.relpath(posixpath.join(_SITE_ROOT, to_path or "."), posixpath.join(_SITE_ROOT, folder))
     if (not to_path or to_path.endswith("/")) and not relative.endswith("/"):
         relative += "/"
     return relative
