@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from . import safe
 from .atomic import write_atomically
@@ -47,6 +47,9 @@ from .render.site import SiteRenderer
 from .review import review_due
 from .sitemap import PAGES
 from .validate import Index
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 ASSETS = Path(__file__).parent / "assets"
 PAPER = {"a4": "A4", "letter": "Letter"}
@@ -862,7 +865,7 @@ def _temporary_folder_for_children(folder: Path) -> Iterator[None]:
             os.environ["TMPDIR"] = saved
 
 
-def destination_pages(pdf: bytes | Any) -> dict[str, int]:
+def destination_pages(pdf: bytes | PdfReader) -> dict[str, int]:
     """The 1-based page of every named destination of the PDF (bytes, or a pypdf reader of them): Chromium writes
     one for each element a link of the document points at, where that element starts."""
     import io
