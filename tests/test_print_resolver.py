@@ -235,7 +235,7 @@ def test_the_build_child_reads_print_html_from_its_sections(tmp_path: Path, monk
         return real(text)
 
     monkeypatch.setattr(links, "_read", read)
-    found = plugin._side_work([], None, printer, site_dir, True, tmp_path / "cache", inbox)
+    found = plugin._side_work([], None, printer, site_dir, True, tmp_path / "cache", None, inbox)
     page = (site_dir / "print.html").read_text(encoding="utf-8")
     assert len(lengths) > len(rendered) // 2  # the sections were read one by one
     assert max(lengths) < len(page) // 4  # and the page never whole

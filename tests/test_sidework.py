@@ -16,7 +16,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from runbinder import plugin, sidework
-from runbinder.render import site
+from runbinder.render import blocks as b
 from tests.conftest import copy_site_project, mkdocs_build
 
 
@@ -75,6 +75,58 @@ def test_the_parent_never_waits_on_a_busy_child() -> None:
     finally:
         child.cancel()
     assert time.monotonic() - started < 30  # cancel killed the sleeping child at once
+
+
+def test_a_child_posts_parts_in_order_before_its_result() -> None:
+    def parts(inbox: sidework.Inbox[Any]) -> str:
+        for n in range(300):
+            sidework.post(("page", n))
+        return "done"
+
+    child = sidework.Child(parts, "parts")
+    assert [child.receive() for _ in range(300)] == [("page", n) for n in range(300)]
+    assert child.receive() is None
+    assert child.receive() is None
+    assert child.result() == "done"
+
+
+def test_a_child_never_waits_on_a_parent_that_does_not_read_its_parts(tmp_path: Path) -> None:
+    """Parts far larger than a pipe holds: the child posts them all and goes on although the parent reads none of
+    them until the end (MkDocs reads the pages long after the child made them)."""
+    done = tmp_path / "posted"
+
+    def posts(inbox: sidework.Inbox[Any]) -> int:
+        for n in range(200):
+            sidework.post("x" * 100_000 + str(n))
+        done.write_text("all posted")
+        return 200
+
+    child = sidework.Child(posts, "posts")
+    deadline = time.monotonic() + 30
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert done.exists(), "the child waited for the parent to read its parts"
+        assert child.receive() == "x" * 100_000 + "0"
+    finally:
+        assert child.result() == 200  # the parts nobody asked for are dropped
+
+
+def test_a_child_that_dies_while_posting_ends_its_parts_and_says_why() -> None:
+    def dies(inbox: sidework.Inbox[Any]) -> None:
+        sidework.post(1)
+        sidework.post(2)
+        os._exit(3)
+
+    child = sidework.Child(dies, "dies")
+    assert [child.receive(), child.receive(), child.receive()] == [1, 2, None]
+    assert child.result() is None
+    assert "exit code 3" in (child.failure or "")
+
+
+def test_post_is_only_for_a_child() -> None:
+    with pytest.raises(RuntimeError):
+        sidework.post("from the parent")
 
 
 def test_no_child_is_forked_while_another_thread_runs() -> None:
@@ -155,13 +207,13 @@ def test_children_find_what_the_build_finds_in_process(
     caplog: pytest.LogCaptureFixture,
     forked: list[str],
 ) -> None:
-    monkeypatch.setattr(site, "_BESIDE_FROM", 1)  # the bundled site is small: runbook pages are made beside too
+    monkeypatch.setattr(plugin, "_STREAM_FROM", 1)  # the bundled site is small: its pages are made beside too
     monkeypatch.setattr(sidework, "can_fork", lambda: False)
     alone, _ = _build(broken_project, tmp_path / "alone", caplog)
     assert forked == []
     monkeypatch.setattr(sidework, "can_fork", lambda: True)
     beside, _ = _build(broken_project, tmp_path / "beside", caplog)
-    assert forked == ["pages", "checks"]
+    assert forked == ["checks"]
 
     assert any("(command.destructive)" in m for m in alone)
     assert any("links.html" in m and "(site.link)" in m for m in alone)
@@ -186,17 +238,19 @@ def test_parallel_false_keeps_the_build_in_one_process(
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("runbooks_dir: runbooks", "runbooks_dir: runbooks\n      parallel: false"))
     monkeypatch.setattr(sidework, "can_fork", lambda: True)
-    monkeypatch.setattr(site, "_BESIDE_FROM", 1)
+    monkeypatch.setattr(plugin, "_STREAM_FROM", 1)
     found, _ = _build(project, tmp_path / "site", caplog)
     assert forked == []
     assert any("(command.destructive)" in m for m in found)
 
 
 @pytest.mark.usefixtures("no_cache")
-@pytest.mark.parametrize("how", ["raises", "dies"])
+@pytest.mark.parametrize("how", ["raises", "dies", "dies after sending three pages"])
 def test_a_failed_child_costs_time_not_findings(
     how: str, broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The child makes the pages, then checks: whenever it fails, the pages it did not send are made here (the
+    first ones MkDocs reads were sent), and the checks and print.html too."""
     monkeypatch.setattr(sidework, "can_fork", lambda: False)
     alone, _ = _build(broken_project, tmp_path / "alone", caplog)
 
@@ -206,9 +260,19 @@ def test_a_failed_child_costs_time_not_findings(
         raise RuntimeError("a bug in the child")
 
     monkeypatch.setattr(sidework, "can_fork", lambda: True)
-    monkeypatch.setattr(site, "_BESIDE_FROM", 1)
-    monkeypatch.setattr(plugin, "_side_work", broken)
-    monkeypatch.setattr(site, "_runbook_pages", _failing_in_child(site._runbook_pages))
+    monkeypatch.setattr(plugin, "_STREAM_FROM", 1)
+    if how.startswith("dies after"):
+        real_post, posted = sidework.post, []
+
+        def post(message: Any) -> None:
+            posted.append(message)
+            if len(posted) > 3:
+                os._exit(1)
+            real_post(message)
+
+        monkeypatch.setattr(sidework, "post", post)
+    else:
+        monkeypatch.setattr(plugin, "_side_work", broken)
     beside, debug = _build(broken_project, tmp_path / "beside", caplog)
     assert sorted(beside) == sorted(alone)
     assert _site(tmp_path / "beside") == _site(tmp_path / "alone")
@@ -239,32 +303,54 @@ def test_mkdocs_build_checks_beside_itself(broken_project: Path, tmp_path: Path)
     assert not (tmp_path / "site").exists()
 
 
-def test_runbook_pages_made_beside_are_the_pages_made_in_process(tmp_path: Path, forked: list[str]) -> None:
-    """A child makes the larger share of the runbook pages (with the fragments and highlighted commands they
-    carry): the pages are those made in one process, in the same order."""
+def test_pages_a_child_streams_are_the_pages_made_in_process(tmp_path: Path, forked: list[str]) -> None:
+    """A child makes every generated page and sends each as it is made, with the fragments it carries: the pages
+    read here, in MkDocs' order, are those made in one process. The child keeps them, and the commands it
+    highlighted, for the next build; a page shown instead of the kept one (the alerts index with its rules) is
+    sent, and the plain one kept."""
     from datetime import date
 
     from runbinder import safe
     from runbinder.bench.generate import generate
+    from runbinder.render import kept
     from runbinder.render.site import SiteRenderer
+    from runbinder.sitemap import PAGES
     from runbinder.validate import load_project
 
     generate(60, tmp_path / "runbooks")
     project = load_project(tmp_path / "runbooks", None, tmp_path)
+    renderer = SiteRenderer(project.index, today=date(2026, 11, 30))
 
-    def pages(beside: bool) -> tuple[list[tuple[str, str, str]], int]:
-        safe.HIGHLIGHTS = safe.HighlightStore(tmp_path / f"cache-{beside}")
+    def fresh(name: str) -> safe.HighlightStore:
         safe.FRAGMENTS.store.clear()
-        safe.code_html.cache_clear()  # each call highlights (and keeps) every command itself
-        try:
-            made = SiteRenderer(project.index, today=date(2026, 11, 30)).pages(beside=beside)
-            kept = len(safe.HIGHLIGHTS.cache.entries)  # the child's highlighted commands are kept too
-        finally:
-            safe.HIGHLIGHTS = None
-        return [(path, page.title, safe.FRAGMENTS.inline(page.markdown)) for path, page in made.items()], kept
+        safe.code_html.cache_clear()  # each run highlights (and keeps) every command itself
+        safe.HIGHLIGHTS = safe.HighlightStore(tmp_path / name)
+        return safe.HIGHLIGHTS
 
-    assert pages(beside=True) == pages(beside=False)
+    try:
+        fresh("alone")
+        alone = {path: safe.FRAGMENTS.inline(make().document()) for path, make in renderer.makers().items()}
+        highlighted = len(safe.HIGHLIGHTS.cache.entries) if safe.HIGHLIGHTS is not None else 0
+        fresh("beside")
+        stream = plugin._PageStream(renderer.makers(), tmp_path / "kept", kept.site_key(renderer))
+        stream.shown[PAGES["alerts"]] = lambda: b.Page(PAGES["alerts"], "Alerts", "shown instead")
+        stream.child = sidework.Child(lambda inbox: stream.make_and_post(), "pages")
+        safe.HIGHLIGHTS = None
+        safe.FRAGMENTS.store.clear()  # every fragment the pages carry comes with them
+        beside = {path: safe.FRAGMENTS.inline(stream.document(path)) for path in alone}
+        stream.child.result()
+    finally:
+        safe.HIGHLIGHTS = None
+    assert stream.child.failure is None
     assert forked == ["pages"]
+    assert beside[PAGES["alerts"]] == b.Page(PAGES["alerts"], "Alerts", "shown instead").document()
+    assert beside == alone | {PAGES["alerts"]: beside[PAGES["alerts"]]}
+    assert len(alone) == 13 + 60 + len(renderer.table("services"))
+    kept_pages = kept.load(tmp_path / "kept", kept.site_key(renderer))
+    assert kept_pages is not None
+    assert {path: safe.FRAGMENTS.inline(page.document()) for path, page in kept_pages.items()} == alone
+    assert highlighted > 0
+    assert len(safe.HighlightStore(tmp_path / "beside").cache.entries) == highlighted
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import functools
 import importlib
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -43,6 +44,7 @@ from .validate import Project, load_project, safe_view
 
 if TYPE_CHECKING:
     from .binder import PrintPage
+    from .render.blocks import Page
 
 log = get_plugin_logger(__name__)
 
@@ -250,34 +252,46 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         )
         # Highlighted commands are kept beside the check verdicts: a second build highlights only what changed.
         safe.HIGHLIGHTS = safe.HighlightStore(_cache_dir(config))
+        stream: _PageStream | None = None
         try:
             if self.serving:  # pages are remembered in memory, page by page
                 pages = renderer.pages(self.page_memo)
             else:  # the last build's pages are kept on disk, and read back when nothing they were made from changed
-                pages = renderer.pages(beside=self._parallel(), keep=_cache_dir(config), later=self.keeping)
-                if renderer.read_back:
-                    log.debug(f"the generated pages of the last build were read back ({CACHE_DIR}/pages.json)")
+                pages, stream = self._pages(renderer, config)
             if self.coverage is not None:  # the alerts index with the rules that fire each alert
-                pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
+                if stream is None:
+                    pages[PAGES["alerts"]] = alerts_page(renderer, self.coverage)
+                else:
+                    stream.shown[PAGES["alerts"]] = functools.partial(alerts_page, renderer, self.coverage)
         finally:
-            safe.HIGHLIGHTS.save()  # a convenience: one that cannot be written only costs the next build time
-            safe.HIGHLIGHTS = None
+            if stream is None:  # else the child that makes the pages keeps them
+                safe.HIGHLIGHTS.save()  # a convenience: one that cannot be written only costs the next build time
+                safe.HIGHLIGHTS = None
         self.building = {}  # a build that failed after this point must not count as built
         full_nav = self._nav_mode(config, len(self.project.index.runbooks)) != "overview"
         generated = set()
-        for path, content in pages.items():
+        streamed = stream.makers if stream is not None else {}
+        for path in [*streamed, *pages]:
             if files.get_file_from_path(path) is not None:
                 if path == "index.md":
+                    if stream is not None:
+                        stream.unread.add(path)
                     continue  # a hand-written home page wins
                 raise PluginError(f"runbinder: docs/{path} would be replaced by a generated page; rename it")
             # In an overview navigation, service and runbook pages are left out of it on purpose: no warning.
             left_out = not full_nav and path.startswith(("services/", "runbooks/")) and not path.endswith("index.md")
             inclusion = InclusionLevel.NOT_IN_NAV if left_out else InclusionLevel.UNDEFINED
-            document = content.document()
-            page = GeneratedPage.generated(config, path, content=document, inclusion=inclusion)
-            assert isinstance(page, GeneratedPage)  # File.generated constructs its own class
-            self.building[path] = digest(document.encode("utf-8"))
-            page.unchanged = self.built.get(path) == self.building[path]
+            if path in streamed:
+                assert stream is not None
+                page = StreamedPage.generated(config, path, content="", inclusion=inclusion)
+                assert isinstance(page, StreamedPage)  # File.generated constructs its own class
+                page.stream(stream)
+            else:
+                document = pages[path].document()
+                page = GeneratedPage.generated(config, path, content=document, inclusion=inclusion)
+                assert isinstance(page, GeneratedPage)
+                self.building[path] = digest(document.encode("utf-8"))
+                page.unchanged = self.built.get(path) == self.building[path]
             files.append(page)
             generated.add(path)
         if self.config.offline:
@@ -311,8 +325,28 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
                 printable.append({"Binder (PDF)": self.config.binder_pdf})
             config.nav = renderer.nav(full=full_nav, printable=printable, authors=extra)
         if not self.serving:
-            self._start_checks(config, files)
+            self._start_checks(config, files, stream)
         return files
+
+    def _pages(self, renderer: SiteRenderer, config: MkDocsConfig) -> tuple[dict[str, Page], _PageStream | None]:
+        """The pages of `mkdocs build`: read back when the last build kept them and nothing they are made from
+        changed. Otherwise, when a child can be forked, the pages a child is to make (the stream: it starts with the
+        checks, once the files are known, and sends each page as it is made, in the order MkDocs reads them, so
+        that MkDocs converts the first while the child makes the next); else made here. Shared pages are always
+        made here."""
+        keep = _cache_dir(config)
+        site = kept.site_key(renderer)
+        pages = kept.load(keep, site)
+        renderer.read_back = pages is not None
+        if pages is not None:
+            log.debug(f"the generated pages of the last build were read back ({CACHE_DIR}/pages.json)")
+            return {**pages, **renderer.shared()}, None
+        makers = renderer.makers()
+        if self._parallel() and len(renderer.runbooks) >= _STREAM_FROM and sidework.can_fork():
+            return renderer.shared(), _PageStream(makers, keep, site)
+        pages = {path: make() for path, make in makers.items()}
+        self.keeping.append(functools.partial(kept.save, keep, site, dict(pages)))
+        return {**pages, **renderer.shared()}, None
 
     @event_priority(50)
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
@@ -326,21 +360,31 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             for diagnostic in self.checks():
                 log.warning(diagnostic.text())
 
-    def _start_checks(self, config: MkDocsConfig, files: Files) -> None:
-        """`mkdocs build` checks the commands, reads each page for the site link check as soon as it is written, and
-        makes print.html from the pages as MkDocs renders them, in a forked child (sidework). It starts once this
-        plugin's own pages are made (a child makes part of those). Without a child the commands are checked here."""
+    def _start_checks(self, config: MkDocsConfig, files: Files, stream: _PageStream | None) -> None:
+        """`mkdocs build` makes this plugin's pages (``stream``, unless they were read back), checks the commands,
+        reads each page for the site link check as soon as it is written, and makes print.html from the pages as
+        MkDocs renders them, in a forked child (sidework). Without a child all of it is done here."""
         site = bool(self.config.check_site)
         urls = {f.src_uri: f.url for f in files.documentation_pages(inclusion=InclusionLevel.is_included)}
         printer = self._print_page(config, urls)
         keeping, self.keeping = self.keeping, []
-        if (self.checks is not None or site or printer is not None) and self._parallel() and sidework.can_fork():
+        wanted = self.checks is not None or site or printer is not None or stream is not None
+        if wanted and self._parallel() and sidework.can_fork():
             work = functools.partial(
-                _side_work, keeping, self.checks, printer, Path(config.site_dir), site, _cache_dir(config)
+                _side_work, keeping, self.checks, printer, Path(config.site_dir), site, _cache_dir(config), stream
             )
-            self.side = sidework.Child(work, "checks")
-            log.debug(f"checks and print.html are made beside the build, in process {self.side.pid}")
-            return
+            try:
+                self.side = sidework.Child(work, "checks")
+            except OSError as exc:  # no fork to be had (process or memory limits): all of it is done here
+                log.debug(f"no child for the checks: {exc}")
+            else:
+                if stream is not None:
+                    stream.child = self.side
+                    safe.HIGHLIGHTS = None  # the child keeps those it highlights
+                log.debug(f"pages, checks and print.html are made beside the build, in process {self.side.pid}")
+                return
+        if stream is not None:
+            stream.make_here()
         for keep in keeping:
             keep()
         if self.checks is not None:
@@ -551,6 +595,108 @@ class GeneratedPage(File):
         return super().is_modified()
 
 
+class StreamedPage(GeneratedPage):
+    """A generated page whose Markdown a child is making (``_PageStream``): MkDocs waits for it only when it reads
+    the page, by which time the child has usually sent it. Only `mkdocs build` streams pages."""
+
+    _stream: _PageStream | None = None
+
+    def stream(self, stream: _PageStream) -> None:
+        self._content = None
+        self._stream = stream
+
+    def _fetch(self) -> None:
+        if self._content is None and self._stream is not None:
+            self._content, self._stream = self._stream.document(self.src_uri), None
+
+    @property
+    def content_string(self) -> str:
+        self._fetch()
+        return File.content_string.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    @content_string.setter
+    def content_string(self, value: str) -> None:
+        File.content_string.fset(self, value)  # type: ignore[attr-defined]
+
+    @property
+    def content_bytes(self) -> bytes:
+        self._fetch()
+        return File.content_bytes.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    @content_bytes.setter
+    def content_bytes(self, value: bytes) -> None:
+        File.content_bytes.fset(self, value)  # type: ignore[attr-defined]
+
+    def is_modified(self) -> bool:
+        return True
+
+
+_STREAM_FROM = 40  # runbooks: below this, a child making the pages costs about what it saves
+
+
+class _PageStream:
+    """The pages of one `mkdocs build`, made by its side child (``make_and_post``) and read by MkDocs in this
+    process, page by page (``document``), in the order the child makes them. A page the child did not send (it
+    failed or died) is made here when it is read, from the same makers, so the site is the same either way."""
+
+    def __init__(self, makers: dict[str, Callable[[], Page]], keep: Path, site: str) -> None:
+        self.makers = makers  # the kept pages: exactly what ``kept.save`` keeps for the next build
+        self.shown: dict[str, Callable[[], Page]] = {}  # pages shown instead of the kept one (the alerts index)
+        self.keep, self.site = keep, site
+        self.child: sidework.Child[Any] | None = None
+        self.documents: dict[str, str] = {}  # received, not read yet
+        self.unread: set[str] = set()  # made for keeping only (a hand-written home page wins)
+
+    def document(self, path: str) -> str:
+        """The Markdown document of page ``path``, waiting for the child to send it if need be."""
+        while path not in self.documents:
+            part = self.child.receive() if self.child is not None else None
+            if part is None:  # no child (any more): made here
+                self.child = None
+                return self._made(path).document()
+            sent, document, fragments = part
+            safe.FRAGMENTS.store.update(fragments)
+            self.documents[sent] = document
+        return self.documents.pop(path)
+
+    def make_here(self) -> None:
+        """Without a child: every page made now, in this process, and kept for the next build."""
+        made = {path: make() for path, make in self.makers.items()}
+        self.documents = {path: self._made(path, made[path]).document() for path in made}
+        kept.save(self.keep, self.site, made)
+        if safe.HIGHLIGHTS is not None:
+            safe.HIGHLIGHTS.save()
+            safe.HIGHLIGHTS = None
+
+    def make_and_post(self) -> None:
+        """In the child: each page posted as it is made, with the fragments the parent does not have yet; then the
+        pages and the highlighted commands kept for the next build."""
+        made: dict[str, Page] = {}
+        sent: set[str] = set()
+        store = safe.FRAGMENTS.store
+        for path, make in self.makers.items():
+            page = made[path] = make()
+            if path in self.unread:
+                continue
+            document = self._made(path, page).document()
+            fragments = {}
+            for marker in safe.FRAGMENTS.pattern.finditer(document):
+                if (key := marker.group(1)) not in sent:
+                    sent.add(key)
+                    fragments[key] = store.get(key, "")
+            sidework.post((path, document, fragments))
+        kept.save(self.keep, self.site, made)
+        if safe.HIGHLIGHTS is not None:
+            safe.HIGHLIGHTS.save()
+            safe.HIGHLIGHTS = None
+
+    def _made(self, path: str, page: Page | None = None) -> Page:
+        shown = self.shown.get(path)
+        if shown is not None:
+            return shown()
+        return page if page is not None else self.makers[path]()
+
+
 FRAGMENTS_EXTENSION = "runbinder.safe:FragmentExtension"
 
 
@@ -675,11 +821,12 @@ def _side_work(
     site_dir: Path,
     site: bool,
     cache_dir: Path,
+    stream: _PageStream | None,
     inbox: sidework.Inbox[Any],
 ) -> list[Diagnostic]:
-    """In the child: what this build keeps for the next one, and the checks; then each page as MkDocs renders it
-    (for print.html) and writes it (read for the site link check); print.html once every page is rendered; the
-    site link check over all of them at the end."""
+    """In the child: the pages of ``stream``, each posted to the parent as it is made; what this build keeps for
+    the next one, and the checks; then each page as MkDocs renders it (for print.html) and writes it (read for the
+    site link check); print.html once every page is rendered; the site link check over all of them at the end."""
     from .atomic import write_atomically
     from .checks.cache import VerdictCache
     from .checks.links import (
@@ -694,6 +841,8 @@ def _side_work(
         whole_reading,
     )
 
+    if stream is not None:
+        stream.make_and_post()
     if site and printer is not None:  # each section of print.html read as it is made ready, not the page at the end
         printer.page.read = part_reading
     for keep in keeping:
@@ -703,6 +852,7 @@ def _side_work(
     if site:  # parsed now, while MkDocs renders, not at the end: the link check finds it parsed (checks/cache.py)
         VerdictCache(cache_dir, name="site.json")
     rendered: dict[str, tuple[str, str]] = {}
+    saving: threading.Thread | None = None
     readings: dict[str, Reading] = {}
     seen: dict[str, Seen] = {}
     while (message := inbox.get()) is not None:
@@ -716,6 +866,11 @@ def _side_work(
             data, parts = printer.html_read(rendered, cache_dir, keeping, whole_reading if site else None)
             printer = None
             write_atomically(site_dir / PRINT_PAGE, data, sync=False)
+            # print.html kept for the next build (tens of megabytes hashed and written, which release the
+            # interpreter) meanwhile, not after the site link check: the build is waiting for this child now.
+            saving = threading.Thread(target=_run_all, args=(keeping,), name="runbinder-keep")
+            saving.start()
+            keeping = []
             if site:  # read now, while MkDocs finishes, not after: the largest page of the site
                 known = joined(parts) if parts is not None else None
                 seen[PRINT_PAGE], read = read_ahead(site_dir / PRINT_PAGE, data, cache_dir, known)
@@ -732,7 +887,16 @@ def _side_work(
                 seen[Path(value).relative_to(site_dir).as_posix()] = seen_as
         elif kind == "finish":
             found += check_site(site_dir, "site", cache_dir, readings, seen) if site else []
-            for keep in keeping:  # print.html, when it was made here
-                keep()
+            if saving is not None:
+                saving.join()
             return found
     raise EOFError("the build ended before its checks")
+
+
+def _run_all(work: list[Callable[[], None]]) -> None:
+    """What a build keeps for the next one, in a thread: a failure there only costs the next build time."""
+    for do in work:
+        try:
+            do()
+        except Exception as exc:  # a thread's traceback would reach the terminal
+            log.debug(f"not kept for the next build: {exc!r}")

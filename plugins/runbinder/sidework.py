@@ -3,8 +3,10 @@
 MkDocs renders pages on one core. The command checks, reading the written pages for the site link check, and
 assembling print.html need nothing MkDocs is still to do, so a build runs them in a forked copy of itself while
 MkDocs goes on (a machine with two cores has one idle). The child starts with everything the parent had loaded and
-sends its result back through a pipe. It is only a way of doing the same work sooner: whenever a child cannot be
-started, fails or dies, the caller does the work itself, in process, exactly as it would have without one.
+sends its result back through a pipe; before it, a child may ``post`` parts of its work as they are done (the pages
+of a build, which MkDocs reads one by one), which the parent ``receive``s in order. It is only a way of doing the
+same work sooner: whenever a child cannot be started, fails or dies, the caller does the work itself (or what is
+left of it), in process, exactly as it would have without one.
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ def can_fork() -> bool:
 
 class Child(Generic[T]):
     """``work(inbox)`` running in a forked copy of this process. ``send`` puts a message in its inbox; ``result``
-    waits for what ``work`` returned, or None when it raised or the child died (the caller then does the work)."""
+    waits for what ``work`` returned, or None when it raised or the child died (the caller then does the work).
+
+    ``work`` may ``post`` messages before it returns; ``receive`` gives them in order, and None once the child
+    returned, failed or died without posting more. A reader thread takes them off the pipe as they come, so the
+    child never waits on a parent busy elsewhere."""
 
     def __init__(self, work: Callable[[Inbox[Any]], T], name: str) -> None:
         import multiprocessing
@@ -60,19 +66,35 @@ class Child(Generic[T]):
         result_end.close()
         self.failure: str | None = None  # what went wrong in the child, for a debug log
         self.pid = self._process.pid
+        self._received: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self._ending: tuple[str, Any] | None = None  # the child's last message, once receive() met it
+        self._ended = False
+        self._reader = threading.Thread(target=self._read, name=READER_THREAD, daemon=True)
+        self._reader.start()
 
     def send(self, message: Any) -> None:
         with contextlib.suppress(OSError, ValueError):  # the child is gone: result() says so
             self._outbox.send(message)
 
+    def receive(self) -> Any | None:
+        """The next message the child posted, waiting for it; None once it returned, failed or died."""
+        if self._ended:
+            return None
+        message = self._received.get()
+        if message is not None and message[0] == _PART:
+            return message[1]
+        self._ending, self._ended = message, True
+        return None
+
     def result(self) -> T | None:
-        try:
-            status, value = self._results.recv()  # EOFError once the child ended without sending
-        except (EOFError, OSError):
-            self._close()
+        while self.receive() is not None:
+            pass  # posted messages nobody asked for
+        ending = self._ending
+        self._close()
+        if ending is None:  # the child ended without sending
             self.failure = f"the child ended with exit code {self._process.exitcode} and sent nothing"
             return None
-        self._close()
+        status, value = ending
         if status != "ok":
             self.failure = value
             return None
@@ -83,13 +105,41 @@ class Child(Generic[T]):
             self._process.kill()
         self._close()
 
+    def _read(self) -> None:
+        try:
+            while True:
+                message = self._results.recv()  # EOFError once the child ended without sending
+                self._received.put(message)
+                if message[0] != _PART:
+                    return
+        except (EOFError, OSError):
+            self._received.put(None)
+
     def _close(self) -> None:
         self._outbox.close()
-        self._results.close()
         self._process.join(timeout=5)
+        # The reader ends with the child's last message or, the child being gone, at the end of the pipe: only
+        # then is the pipe closed, so that the thread never reads a descriptor the process has reused.
+        self._reader.join(timeout=5)
+        if not self._reader.is_alive():
+            self._results.close()
+
+
+_PART = "part"
+READER_THREAD = "runbinder-results"
+_POSTING: Any = None  # in a child: the end of the pipe its messages go to
+
+
+def post(message: Any) -> None:
+    """In a child's ``work``: send ``message`` to the parent now (``Child.receive``), before the result."""
+    if _POSTING is None:
+        raise RuntimeError("post() is for the work of a sidework child")
+    _POSTING.send((_PART, message))
 
 
 def _run(work: Callable[[Inbox[Any]], Any], inbox_end: Any, result_end: Any, parents: tuple[Any, ...]) -> None:
+    global _POSTING
+    _POSTING = result_end
     for end in parents:  # the parent's ends, copied by fork: closed, so that the parent closing them is seen here
         end.close()
     with contextlib.suppress(OSError):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import safe, sidework
+from .. import safe
 from ..schemas import load_schemas
 from ..sitemap import PAGES, page_paths, runbook_page, service_page
 from . import blocks as b
@@ -38,7 +38,6 @@ class SiteRenderer(Renderer):
     def pages(
         self,
         memo: dict[str, Any] | None = None,
-        beside: bool = False,
         keep: Path | None = None,
         later: list[Callable[[], None]] | None = None,
     ) -> dict[str, b.Page]:
@@ -46,8 +45,6 @@ class SiteRenderer(Renderer):
         holds the runbook pages of the last call with what each depended on; a runbook's page is made again only
         when its file, the site's context (catalogs, settings, pages, date) or what it read of other runbooks (their
         titles, the pages that link to it) changed. Its fragments are still in ``safe.FRAGMENTS`` (never emptied).
-
-        ``beside``: a forked child (sidework) makes part of the runbook pages meanwhile, when one can be started.
 
         ``keep``: a cache folder where the pages of the last call are kept between processes (``kept``): when they
         were made from exactly what this call would make them from, they are read back instead (without ``memo``).
@@ -57,60 +54,53 @@ class SiteRenderer(Renderer):
         out = kept.load(keep, site) if keep is not None and site is not None else None
         self.read_back = out is not None
         if out is None:
-            out = self._generated(memo, beside)
+            out = self._generated(memo)
             if keep is not None and site is not None:
                 saving = functools.partial(kept.save, keep, site, dict(out))
                 saving() if later is None else later.append(saving)
-        for path, source in self.shared_pages().items():
-            out[path] = shared_page(self, path, source)
+        out.update(self.shared())
         return out
 
-    def _generated(self, memo: dict[str, Any] | None, beside: bool) -> dict[str, b.Page]:
-        """Every page but the shared pages (see ``pages``)."""
-        runbooks = self.runbooks
-        child: sidework.Child[_Made] | None = None
-        if beside and memo is None and len(runbooks) >= _BESIDE_FROM and sidework.can_fork():
-            # This process also makes the shared pages and merges the child's: it keeps the smaller share.
-            cut = len(runbooks) * 2 // 5
-            child = sidework.Child(functools.partial(_runbook_pages, self, runbooks[cut:]), "pages")
-            runbooks = runbooks[:cut]
-        out = {
-            page.path: page
-            for page in (
-                home(self),
-                severity_page(self),
-                escalation_page(self),
-                contacts_page(self),
-                roles_page(self),
-                services_index(self),
-                runbooks_index(self),
-                alerts_page(self),
-                tags_page(self),
-                templates_page(self),
-                tools_page(self),
-                checklists_page(self),
-                b.Page(PAGES["schema"], "Schema reference", schema_reference(load_schemas())),
-            )
+    def makers(self) -> dict[str, Callable[[], b.Page]]:
+        """What makes each page but the shared pages, by path, in the order of ``pages``: a caller may make them
+        elsewhere (the MkDocs plugin has a child make them while MkDocs reads the first ones)."""
+        made: dict[str, Callable[[], b.Page]] = {
+            PAGES["home"]: functools.partial(home, self),
+            PAGES["severity"]: functools.partial(severity_page, self),
+            PAGES["escalation"]: functools.partial(escalation_page, self),
+            PAGES["contacts"]: functools.partial(contacts_page, self),
+            PAGES["roles"]: functools.partial(roles_page, self),
+            PAGES["services"]: functools.partial(services_index, self),
+            PAGES["runbooks"]: functools.partial(runbooks_index, self),
+            PAGES["alerts"]: functools.partial(alerts_page, self),
+            PAGES["tags"]: functools.partial(tags_page, self),
+            PAGES["templates"]: functools.partial(templates_page, self),
+            PAGES["tools"]: functools.partial(tools_page, self),
+            PAGES["checklists"]: functools.partial(checklists_page, self),
+            PAGES["schema"]: functools.partial(_schema_page),
         }
         for sid in self.table("services"):
-            out[service_page(sid)] = service(self, sid)
+            made[service_page(sid)] = functools.partial(service, self, sid)
+        for rb in self.runbooks:
+            made[runbook_page(rb["id"])] = functools.partial(runbook, self, rb)
+        return made
+
+    def shared(self) -> dict[str, b.Page]:
+        """The project's shared pages (never kept: each is made from its own file)."""
+        return {path: shared_page(self, path, source) for path, source in self.shared_pages().items()}
+
+    def _generated(self, memo: dict[str, Any] | None) -> dict[str, b.Page]:
+        """Every page but the shared pages (see ``pages``)."""
+        if memo is None:
+            return {path: make() for path, make in self.makers().items()}
+        out: dict[str, b.Page] = {}
         remembered: dict[str, Any] = {}
-        for rb in runbooks:
-            path = runbook_page(rb["id"])
-            out[path] = runbook(self, rb) if memo is None else self._remembered(rb, path, memo, remembered)
-        if child is not None:
-            made = child.result()
-            if made is None:  # the child failed: its pages are made here
-                made = _runbook_pages(self, self.runbooks[len(runbooks) :], None)
-            pages, fragments, highlights = made
-            safe.FRAGMENTS.store.update(fragments)
-            if highlights and safe.HIGHLIGHTS is not None:
-                safe.HIGHLIGHTS.cache.entries.update(highlights)
-                safe.HIGHLIGHTS.cache.changed = True
-            out.update(pages)
-        if memo is not None:
-            memo.clear()
-            memo.update(remembered)
+        runbook_paths = {runbook_page(rb["id"]): rb for rb in self.runbooks}
+        for path, make in self.makers().items():
+            rb = runbook_paths.get(path)
+            out[path] = make() if rb is None else self._remembered(rb, path, memo, remembered)
+        memo.clear()
+        memo.update(remembered)
         return out
 
     def _remembered(self, rb: dict[str, Any], path: str, memo: dict[str, Any], remembered: dict[str, Any]) -> b.Page:
@@ -170,16 +160,5 @@ class SiteRenderer(Renderer):
         ]
 
 
-_BESIDE_FROM = 40  # runbooks: below this, starting a child costs about what it saves
-_Made = tuple[dict[str, b.Page], dict[str, str], dict[str, Any]]
-
-
-def _runbook_pages(renderer: SiteRenderer, runbooks: Sequence[dict[str, Any]], inbox: Any) -> _Made:
-    """Runbook pages with the fragments they carry and the highlighted commands newly kept, for the process that
-    merges them (in a child: only what it made itself, since the parent has the rest)."""
-    if inbox is not None:
-        safe.FRAGMENTS.store = {}
-    pages = {runbook_page(rb["id"]): runbook(renderer, rb) for rb in runbooks}
-    highlights = safe.HIGHLIGHTS.cache if safe.HIGHLIGHTS is not None else None
-    new = highlights.entries if inbox is not None and highlights is not None and highlights.changed else {}
-    return pages, safe.FRAGMENTS.store if inbox is not None else {}, new
+def _schema_page() -> b.Page:
+    return b.Page(PAGES["schema"], "Schema reference", schema_reference(load_schemas()))
