@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import gc
 import os
 import shutil
 import subprocess
@@ -197,3 +198,4 @@ def _one_process_per_server() -> Iterator[None]:
     import runbinder.checks.cache as cache
 
     cache._DEFERRED = None
+    gc.unfreeze()  # a build run as `mkdocs build` leaves its project frozen for the exit that follows it

@@ -393,3 +393,40 @@ def test_files_a_failed_child_did_not_load_are_loaded_here(
     monkeypatch.setattr(validate, "_judged", _failing_in_child(validate._judged))
     assert _loaded(large_project, beside=True) == alone
     assert forked == ["load"]
+
+
+@pytest.mark.usefixtures("no_cache")
+@pytest.mark.parametrize("command", [None, "build", "gh-deploy"])
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_build_hands_back_the_objects_it_kept_from_the_cycle_collector(
+    fails: bool, command: str | None, broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loaded project is kept out of the cycle collector's way while MkDocs renders (gc.freeze), and handed back
+    when the build ends, also when it fails: an in-process caller is left as it was. Only `mkdocs build`, which
+    exits right after the build, leaves them there for the interpreter's last collection to skip."""
+    import gc
+
+    gc.unfreeze()
+    during: list[int] = []
+
+    def spy(self: Any, markdown: str, /, **kwargs: Any) -> str:
+        during.append(gc.get_freeze_count())
+        if fails:
+            raise RuntimeError("a page that cannot be made")
+        return markdown
+
+    assert not hasattr(plugin.RunbinderPlugin, "on_page_markdown")  # the spy is the only page_markdown handler
+    monkeypatch.setattr(plugin.RunbinderPlugin, "on_page_markdown", spy, raising=False)
+    config = load_config(str(broken_project / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    if command is not None:
+        config.plugins.on_startup(command=command, dirty=False)
+    try:
+        if fails:
+            with pytest.raises(Exception, match="a page that cannot be made"):
+                build(config)
+        else:
+            build(config)
+        assert during and min(during) > 0
+        assert (gc.get_freeze_count() > 0) == (command == "build")
+    finally:
+        gc.unfreeze()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import importlib
 import os
 import re
@@ -172,9 +173,12 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.side: sidework.Child[list[Diagnostic]] | None = None
         self.written: str | None = None  # the page MkDocs writes after this event (sent to the checks when written)
         self.keeping: list[Callable[[], None]] = []  # what this build keeps for the next one, written beside it
+        self.frozen = False  # whether this build moved the objects alive after loading out of the cycle collector's way
+        self.exits = False
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
+        self.exits = command == "build"  # `mkdocs build`: the process ends with the build (on_shutdown, then exit)
         self.dirty = dirty
         if self.serving:  # what a rebuild adds to the caches is kept in memory and written when the server stops
             from .checks.cache import defer_writes
@@ -240,6 +244,14 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             config.extra_javascript.append(INTERACTIVE_JS)
             polyfills = [p for p in config.extra.get("polyfills", []) if "iframe-worker" not in str(p)]
             config.extra["polyfills"] = [*polyfills, IFRAME_WORKER_JS]
+        if not self.serving and not self.frozen:
+            # The loaded project lives as long as the build: the cycle collector need not walk it again and again
+            # while MkDocs renders (a third of its time on a large project), nor touch its pages in the memory the
+            # build's child shares with this process until either writes them. Handed back after the build, except
+            # under `mkdocs build`, which exits right after it: the interpreter's last collection at exit would
+            # walk them all once more (0.17 s at 1,000 runbooks).
+            gc.freeze()
+            self.frozen = True
         return config
 
     # -- pages
@@ -471,6 +483,17 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
 
     @event_priority(-1000)  # last: after search and offline have written their files
     def _post_build_last(self, *, config: MkDocsConfig) -> None:
+        try:
+            self._finish(config)
+        finally:
+            self._unfreeze()
+
+    def _unfreeze(self) -> None:
+        if self.frozen and not self.exits:
+            gc.unfreeze()
+        self.frozen = self.exits = False  # one build per `mkdocs build`; the next (in process) is handed back
+
+    def _finish(self, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
         if self.serving:
             from .checks.cache import write_deferred
@@ -536,6 +559,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         return found
 
     def on_build_error(self, *, error: Exception) -> None:
+        self._unfreeze()
         if self.side is not None:
             self.side.cancel()
             self.side = None
