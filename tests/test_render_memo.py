@@ -119,3 +119,25 @@ def test_remembered_reference_findings_are_those_of_a_fresh_check(edit: str, tmp
         assert remembered.diagnostics != first.diagnostics
     if edit == "a duplicate id":
         assert any(d.rule == "id.duplicate" for d in fresh.diagnostics)
+
+
+def test_links_to_a_shared_page_follow_edits_when_unchanged_files_are_reused(tmp_path: Path) -> None:
+    """Under `mkdocs serve` a file whose bytes did not change keeps its loaded data, and the shared pages its
+    Markdown links to are remembered by that data: a link added or removed by an edit still shows as a backlink
+    (or stops showing) on the shared page, as a fresh render shows it."""
+    shutil.copytree(ROOT / "runbooks", tmp_path / "runbooks")
+    (tmp_path / "runbooks" / "pages").mkdir()
+    (tmp_path / "runbooks" / "pages" / "access.md").write_text("# Access\n\nHow to get access.\n", encoding="utf-8")
+    documents: dict[Path, Any] = {}  # as the plugin keeps them between rebuilds
+
+    def linked_from(cache: dict[Path, Any] | None) -> list[str]:
+        project = load_project(tmp_path / "runbooks", None, tmp_path, cache)
+        renderer = SiteRenderer(project.index, today=date(2026, 11, 22), directory_urls=True)
+        return [ref.page for ref in renderer.backlinks.get(("page", "pages/access.md"), [])]
+
+    assert linked_from(documents) == []
+    summary, link = "summary: >-\n", "  First read [the access page](pages/access.md).\n"
+    _edit(tmp_path, LINKER, summary, summary + link)
+    assert linked_from(documents) == ["runbooks/authos-api-brute-force-attack.md"] == linked_from(None)
+    _edit(tmp_path, LINKER, link, "")
+    assert linked_from(documents) == [] == linked_from(None)
