@@ -274,6 +274,9 @@ def _loaded(files: Sequence[Path], cwd: Path, cache: dict[Path, Document] | None
     ours, theirs = files[: len(files) // 2], files[len(files) // 2 :]
     child = sidework.Child(functools.partial(_judged, theirs, cwd), "load")
     documents = [load_file(file, display_path(file, cwd), cache) for file in ours]
+    for doc in documents:  # schema-checked here too while the child finishes, not after
+        if doc.data is not None and doc.schema_diagnostics is None:
+            _judge(doc)
     loaded = child.result()
     if loaded is None:  # the child failed: its files are loaded here
         loaded = _judged(theirs, cwd, None)
