@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import http.server
 import gc
+import http.server
 import os
 import shutil
 import subprocess
