@@ -1,12 +1,12 @@
 """Work a `mkdocs build` does beside MkDocs, on another core.
 
-MkDocs renders pages on one core. The command checks, reading the written pages for the site link check, and
-assembling print.html need nothing MkDocs is still to do, so a build runs them in a forked copy of itself while
-MkDocs goes on (a machine with two cores has one idle). The child starts with everything the parent had loaded and
-sends its result back through a pipe; before it, a child may ``post`` parts of its work as they are done (the pages
-of a build, which MkDocs reads one by one), which the parent ``receive``s in order. It is only a way of doing the
-same work sooner: whenever a child cannot be started, fails or dies, the caller does the work itself (or what is
-left of it), in process, exactly as it would have without one.
+MkDocs renders pages on one core. Making the generated pages, the command checks, reading the written pages for the
+site link check, and assembling print.html need nothing MkDocs is still to do, so a build runs them in a forked copy
+of itself while MkDocs goes on (a machine with two cores has one idle). The child starts with everything the parent
+had loaded and sends its result back through a pipe; before it, a child may ``post`` parts of its work as they are
+done (the pages of a build, which MkDocs reads one by one), which the parent ``receive``s in order. It is only a way
+of doing the same work sooner: whenever a child cannot be started, fails or dies, the caller does the work itself
+(or what is left of it), in process, exactly as it would have without one.
 """
 
 from __future__ import annotations
