@@ -338,6 +338,10 @@ def test_pages_a_child_streams_are_the_pages_made_in_process(tmp_path: Path, for
         safe.HIGHLIGHTS = None
         safe.FRAGMENTS.store.clear()  # every fragment the pages carry comes with them
         beside = {path: safe.FRAGMENTS.inline(stream.document(path)) for path in alone}
+        first = next(iter(alone))
+        assert stream.document(first) is stream.document(first)  # asked again: the same, not waited for or remade
+        with pytest.raises(KeyError):
+            stream.document("no/such/page.md")  # nothing the child does not send is waited for
         stream.child.result()
     finally:
         safe.HIGHLIGHTS = None

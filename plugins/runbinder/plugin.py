@@ -668,20 +668,24 @@ class _PageStream:
         self.shown: dict[str, Callable[[], Page]] = {}  # pages shown instead of the kept one (the alerts index)
         self.keep, self.site = keep, site
         self.child: sidework.Child[Any] | None = None
-        self.documents: dict[str, str] = {}  # received, not read yet
+        self.documents: dict[str, str] = {}  # received (the same strings the pages hold once MkDocs read them)
         self.unread: set[str] = set()  # made for keeping only (a hand-written home page wins)
 
     def document(self, path: str) -> str:
-        """The Markdown document of page ``path``, waiting for the child to send it if need be."""
+        """The Markdown document of page ``path``, waiting for the child to send it if need be. Asked again (a
+        plugin may copy a file before MkDocs reads it), it is the same document."""
+        if path not in self.makers:
+            raise KeyError(path)  # never waited for: the child sends only these
         while path not in self.documents:
             part = self.child.receive() if self.child is not None else None
             if part is None:  # no child (any more): made here
                 self.child = None
-                return self._made(path).document()
+                self.documents[path] = self._made(path).document()
+                break
             sent, document, fragments = part
             safe.FRAGMENTS.store.update(fragments)
             self.documents[sent] = document
-        return self.documents.pop(path)
+        return self.documents[path]
 
     def make_here(self) -> None:
         """Without a child: every page made now, in this process, and kept for the next build."""
