@@ -5,6 +5,7 @@ the build without them, and a child that fails or dies costs time, never a findi
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -122,6 +123,45 @@ def test_a_child_that_dies_while_posting_ends_its_parts_and_says_why() -> None:
     assert [child.receive(), child.receive(), child.receive()] == [1, 2, None]
     assert child.result() is None
     assert "exit code 3" in (child.failure or "")
+
+
+class _Unreadable(Exception):
+    def __init__(self, a: str, b: str) -> None:  # pickled with one argument: unpickling it raises TypeError
+        super().__init__(a)
+
+
+def test_a_message_that_cannot_be_read_ends_the_parts_and_the_child() -> None:
+    """The reader never dies silently: receive() does not wait for ever, result() says why, and the child, whose
+    work can no longer reach the parent, is stopped."""
+
+    def sends_unreadable(inbox: sidework.Inbox[Any]) -> None:
+        sidework.post(1)
+        sidework.post(_Unreadable("a", "b"))
+        time.sleep(60)
+
+    child = sidework.Child(sends_unreadable, "unreadable")
+    assert child.receive() == 1
+    assert child.receive() is None
+    started = time.monotonic()
+    assert child.result() is None
+    assert time.monotonic() - started < 30
+    assert "could not be read" in (child.failure or "")
+    assert child._process.exitcode is not None
+
+
+def test_no_child_is_left_when_its_reader_thread_cannot_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        if self.name == sidework.READER_THREAD:
+            raise RuntimeError("can't start new thread")
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    before = {p.pid for p in multiprocessing.active_children()}
+    with pytest.raises(OSError, match="no thread"):
+        sidework.Child(_echo, "echo")
+    assert {p.pid for p in multiprocessing.active_children()} == before
 
 
 def test_post_is_only_for_a_child() -> None:
@@ -334,21 +374,25 @@ def test_pages_a_child_streams_are_the_pages_made_in_process(tmp_path: Path, for
         fresh("beside")
         stream = plugin._PageStream(renderer.makers(), tmp_path / "kept", kept.site_key(renderer))
         stream.shown[PAGES["alerts"]] = lambda: b.Page(PAGES["alerts"], "Alerts", "shown instead")
+        stream.unread.add(PAGES["home"])  # as when docs/index.md is the site's own: made for keeping, not sent
         stream.child = sidework.Child(lambda inbox: stream.make_and_post(), "pages")
         safe.HIGHLIGHTS = None
         safe.FRAGMENTS.store.clear()  # every fragment the pages carry comes with them
-        beside = {path: safe.FRAGMENTS.inline(stream.document(path)) for path in alone}
-        first = next(iter(alone))
+        beside = {path: safe.FRAGMENTS.inline(stream.document(path)) for path in alone if path != PAGES["home"]}
+        first = next(iter(beside))
         assert stream.document(first) is stream.document(first)  # asked again: the same, not waited for or remade
-        with pytest.raises(KeyError):
-            stream.document("no/such/page.md")  # nothing the child does not send is waited for
+        for never_sent in ("no/such/page.md", PAGES["home"]):
+            with pytest.raises(KeyError):
+                stream.document(never_sent)  # refused at once, never waited for
         stream.child.result()
     finally:
         safe.HIGHLIGHTS = None
     assert stream.child.failure is None
     assert forked == ["pages"]
     assert beside[PAGES["alerts"]] == b.Page(PAGES["alerts"], "Alerts", "shown instead").document()
-    assert beside == alone | {PAGES["alerts"]: beside[PAGES["alerts"]]}
+    assert beside == {path: page for path, page in alone.items() if path != PAGES["home"]} | {
+        PAGES["alerts"]: beside[PAGES["alerts"]]
+    }
     assert len(alone) == 13 + 60 + len(renderer.table("services"))
     kept_pages = kept.load(tmp_path / "kept", kept.site_key(renderer))
     assert kept_pages is not None
@@ -435,3 +479,95 @@ def test_a_build_hands_back_the_objects_it_kept_from_the_cycle_collector(
         assert (gc.get_freeze_count() > 0) == (command == "build")
     finally:
         gc.unfreeze()
+
+
+HOOKS = """
+import copy
+from pathlib import Path
+
+def on_files(files, config):
+    done = []
+    for f in list(files):
+        if f.src_uri == "runbooks/authos-api-brute-force-attack.md":  # moved before MkDocs reads it
+            files.remove(f)
+            f.src_uri = "moved/brute-force.md"
+            files.append(f)
+            done.append("moved " + type(f).__name__)
+        if f.src_uri == "runbooks/authos-api-disk-space-critical.md":  # copied before MkDocs reads it
+            copy.deepcopy(f)
+            done.append("copied " + type(f).__name__)
+    Path(config.config_file_path).with_name("hooks-ran.txt").write_text(" ".join(sorted(done)))
+    return files
+"""
+
+
+@pytest.mark.usefixtures("no_cache")
+def test_pages_a_plugin_moves_or_copies_before_mkdocs_reads_them_are_built_as_without_a_child(
+    broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A plugin after runbinder may rename a generated file (MkDocs allows it) or copy it: the child's pages still
+    reach MkDocs by the path they were made for, and a copy holds the Markdown, not the child's pipes."""
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(broken_project, project)
+    (project / "hooks.py").write_text(HOOKS, encoding="utf-8")
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8") + "\nhooks:\n  - hooks.py\n", encoding="utf-8")
+    monkeypatch.setattr(sidework, "can_fork", lambda: False)
+    alone, _ = _build(project, tmp_path / "alone", caplog)
+    monkeypatch.setattr(sidework, "can_fork", lambda: True)
+    monkeypatch.setattr(plugin, "_STREAM_FROM", 1)
+    beside, debug = _build(project, tmp_path / "beside", caplog)
+    assert any("made beside the build" in m for m in debug)
+    assert sorted(beside) == sorted(alone)
+    assert (project / "hooks-ran.txt").read_text() == "copied StreamedPage moved StreamedPage"
+    assert _site(tmp_path / "beside") == _site(tmp_path / "alone")
+
+
+def test_objects_a_build_left_frozen_for_an_exit_that_did_not_come_are_handed_back(
+    broken_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `mkdocs build` runs in one process (a host driving the command, a test run): what the first left frozen
+    for the exit is handed back by the second, garbage included; and objects a host froze itself are never handed
+    back by a build (Python has one frozen generation for the whole process)."""
+    import gc
+    import weakref
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795305600")
+
+    class Node:
+        other: Any = None
+
+    def cli_build(site: str) -> None:
+        config = load_config(str(broken_project / "mkdocs.yml"), site_dir=str(tmp_path / site))
+        config.plugins.on_startup(command="build", dirty=False)
+        build(config)
+        config.plugins.on_shutdown()
+
+    gc.unfreeze()
+    try:
+        cycle = Node()
+        cycle.other = Node()
+        cycle.other.other = cycle
+        gone = weakref.ref(cycle)
+        cli_build("first")  # freezes everything alive, the cycle too, and leaves it so for the exit
+        assert gc.get_freeze_count() > 0
+        del cycle
+        gc.collect()
+        assert gone() is not None  # frozen garbage: never collected
+        cli_build("second")
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+
+    host = Node()
+    gc.freeze()  # the host's own
+    try:
+        config = load_config(str(broken_project / "mkdocs.yml"), site_dir=str(tmp_path / "hosted"))
+        build(config)
+        assert all(o is not host for o in gc.get_objects())  # still frozen: in no generation the collector walks
+    finally:
+        gc.unfreeze()
+    assert any(o is host for o in gc.get_objects())

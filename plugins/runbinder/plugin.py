@@ -174,7 +174,8 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.written: str | None = None  # the page MkDocs writes after this event (sent to the checks when written)
         self.keeping: list[Callable[[], None]] = []  # what this build keeps for the next one, written beside it
         self.frozen = False  # whether this build moved the objects alive after loading out of the cycle collector's way
-        self.exits = False
+        self.exits = False  # whether the process ends with this build (`mkdocs build`)
+        self.left_frozen = 0  # how many objects the last build left frozen for an exit (0: none)
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serving = command == "serve"
@@ -203,6 +204,9 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         self.keeping = []
         if not self.serving:  # files that loaded cleanly in the last build, kept by it (render/kept.py)
             self.documents = kept.load_documents(_cache_dir(config))
+            # Pages another build in this process rendered are not this build's (MkDocs keeps one plugin instance
+            # per process): a page renamed or gone since must not reach print.html or the binder from there.
+            self.rendered = {}
         known = dict(self.documents)
         memo = self.reference_memo if self.serving else None
         self.project = load_project(root, None, base, self.documents, beside=self._parallel(), memo=memo)
@@ -244,15 +248,27 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             config.extra_javascript.append(INTERACTIVE_JS)
             polyfills = [p for p in config.extra.get("polyfills", []) if "iframe-worker" not in str(p)]
             config.extra["polyfills"] = [*polyfills, IFRAME_WORKER_JS]
-        if not self.serving and not self.frozen:
-            # The loaded project lives as long as the build: the cycle collector need not walk it again and again
-            # while MkDocs renders (a third of its time on a large project), nor touch its pages in the memory the
-            # build's child shares with this process until either writes them. Handed back after the build, except
-            # under `mkdocs build`, which exits right after it: the interpreter's last collection at exit would
-            # walk them all once more (0.17 s at 1,000 runbooks).
+        if not self.serving:
+            self._freeze()
+        return config
+
+    def _freeze(self) -> None:
+        """The loaded project lives as long as the build: the cycle collector need not walk it again and again while
+        MkDocs renders (a third of its time on a large project), nor touch its pages in the memory the build's child
+        shares with this process until either writes them. Handed back after the build (``_unfreeze``), except
+        under `mkdocs build`, which exits right after it: the interpreter's last collection at exit would walk them
+        all once more (0.17 s at 1,000 runbooks). Python has one frozen generation for the whole process: nothing
+        is frozen here when something else froze objects (handing back ours would hand back theirs)."""
+        if 0 < gc.get_freeze_count() <= self.left_frozen:  # frozen objects freed since leave the generation
+            # A `mkdocs build` ran in this process before (a test run, a host driving the command) and the exit its
+            # objects were left frozen for did not come: handed back, and what is garbage of it collected (unless
+            # something froze or thawed objects since: then they are not only ours).
+            gc.unfreeze()
+            gc.collect()
+        self.left_frozen = 0
+        if not self.frozen and gc.get_freeze_count() == 0:
             gc.freeze()
             self.frozen = True
-        return config
 
     # -- pages
 
@@ -489,9 +505,11 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
             self._unfreeze()
 
     def _unfreeze(self) -> None:
-        if self.frozen and not self.exits:
+        if self.frozen and self.exits:
+            self.left_frozen = gc.get_freeze_count()  # for the exit; handed back by the next build if one comes
+        elif self.frozen:
             gc.unfreeze()
-        self.frozen = self.exits = False  # one build per `mkdocs build`; the next (in process) is handed back
+        self.frozen = self.exits = False  # one build per `mkdocs build`
 
     def _finish(self, config: MkDocsConfig) -> None:
         self.built, self.building = self.building, {}
@@ -560,6 +578,7 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
 
     def on_build_error(self, *, error: Exception) -> None:
         self._unfreeze()
+        safe.HIGHLIGHTS = None  # made pages before the build failed (or was to hand them to a child)
         if self.side is not None:
             self.side.cancel()
             self.side = None
@@ -624,14 +643,22 @@ class StreamedPage(GeneratedPage):
     the page, by which time the child has usually sent it. Only `mkdocs build` streams pages."""
 
     _stream: _PageStream | None = None
+    _streamed_as = ""
 
     def stream(self, stream: _PageStream) -> None:
         self._content = None
-        self._stream = stream
+        self._stream, self._streamed_as = stream, self.src_uri  # a plugin may rename the file before it is read
 
     def _fetch(self) -> None:
         if self._content is None and self._stream is not None:
-            self._content, self._stream = self._stream.document(self.src_uri), None
+            self._content, self._stream = self._stream.document(self._streamed_as), None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (copy.deepcopy, pickle) holds the page's Markdown, not the stream and the child's pipes."""
+        self._fetch()
+        state = dict(self.__dict__)
+        state.pop("_stream", None)
+        return state
 
     @property
     def content_string(self) -> str:
@@ -674,7 +701,7 @@ class _PageStream:
     def document(self, path: str) -> str:
         """The Markdown document of page ``path``, waiting for the child to send it if need be. Asked again (a
         plugin may copy a file before MkDocs reads it), it is the same document."""
-        if path not in self.makers:
+        if path not in self.makers or path in self.unread:
             raise KeyError(path)  # never waited for: the child sends only these
         while path not in self.documents:
             part = self.child.receive() if self.child is not None else None

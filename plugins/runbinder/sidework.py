@@ -68,9 +68,17 @@ class Child(Generic[T]):
         self.pid = self._process.pid
         self._received: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self._ending: tuple[str, Any] | None = None  # the child's last message, once receive() met it
+        self._unreadable = ""  # why the reader stopped before the child's last message, if it could not read one
         self._ended = False
         self._reader = threading.Thread(target=self._read, name=READER_THREAD, daemon=True)
-        self._reader.start()
+        try:
+            self._reader.start()
+        except RuntimeError as exc:  # no thread to be had: no child either (the caller does the work)
+            self._process.kill()
+            self._process.join()
+            self._outbox.close()
+            self._results.close()
+            raise OSError(f"no thread to read the child's messages: {exc}") from exc
 
     def send(self, message: Any) -> None:
         with contextlib.suppress(OSError, ValueError):  # the child is gone: result() says so
@@ -90,9 +98,12 @@ class Child(Generic[T]):
         while self.receive() is not None:
             pass  # posted messages nobody asked for
         ending = self._ending
+        if ending is None and self._process.is_alive():  # what it sent could not be read: it is of no use now
+            self._process.kill()
         self._close()
-        if ending is None:  # the child ended without sending
-            self.failure = f"the child ended with exit code {self._process.exitcode} and sent nothing"
+        if ending is None:  # the child ended without sending, or what it sent could not be read
+            unread = f"; {self._unreadable}" if self._unreadable else ""
+            self.failure = f"the child ended with exit code {self._process.exitcode} and sent nothing{unread}"
             return None
         status, value = ending
         if status != "ok":
@@ -113,6 +124,9 @@ class Child(Generic[T]):
                 if message[0] != _PART:
                     return
         except (EOFError, OSError):
+            self._received.put(None)
+        except BaseException as exc:  # a message that cannot be unpickled: the end, and never a stuck receive()
+            self._unreadable = f"a message could not be read: {exc!r}"
             self._received.put(None)
 
     def _close(self) -> None:

@@ -272,7 +272,10 @@ def _loaded(files: Sequence[Path], cwd: Path, cache: dict[Path, Document] | None
     if not beside or unknown < _BESIDE_FROM or not sidework.can_fork():
         return [load_file(file, display_path(file, cwd), cache) for file in files]
     ours, theirs = files[: len(files) // 2], files[len(files) // 2 :]
-    child = sidework.Child(functools.partial(_judged, theirs, cwd), "load")
+    try:
+        child = sidework.Child(functools.partial(_judged, theirs, cwd), "load")
+    except OSError:  # no process or thread to be had (limits, memory): all of them here
+        return [load_file(file, display_path(file, cwd), cache) for file in files]
     documents = [load_file(file, display_path(file, cwd), cache) for file in ours]
     for doc in documents:  # schema-checked here too while the child finishes, not after
         if doc.data is not None and doc.schema_diagnostics is None:
