@@ -365,7 +365,6 @@ class RunbinderPlugin(BasePlugin[RunbinderConfig]):
         keep = _cache_dir(config)
         site = kept.site_key(renderer)
         pages = kept.load(keep, site)
-        renderer.read_back = pages is not None
         if pages is not None:
             log.debug(f"the generated pages of the last build were read back ({CACHE_DIR}/pages.json)")
             return {**pages, **renderer.shared()}, None
@@ -638,6 +637,16 @@ class GeneratedPage(File):
         return super().is_modified()
 
 
+def _fetched(content: Any) -> Any:
+    """``File``'s content property, reading a streamed page's Markdown first."""
+
+    def get(self: StreamedPage) -> Any:
+        self._fetch()
+        return content.fget(self)
+
+    return property(get, content.fset)
+
+
 class StreamedPage(GeneratedPage):
     """A generated page whose Markdown a child is making (``_PageStream``): MkDocs waits for it only when it reads
     the page, by which time the child has usually sent it. Only `mkdocs build` streams pages."""
@@ -660,23 +669,8 @@ class StreamedPage(GeneratedPage):
         state.pop("_stream", None)
         return state
 
-    @property
-    def content_string(self) -> str:
-        self._fetch()
-        return File.content_string.fget(self)  # type: ignore[attr-defined,no-any-return]
-
-    @content_string.setter
-    def content_string(self, value: str) -> None:
-        File.content_string.fset(self, value)  # type: ignore[attr-defined]
-
-    @property
-    def content_bytes(self) -> bytes:
-        self._fetch()
-        return File.content_bytes.fget(self)  # type: ignore[attr-defined,no-any-return]
-
-    @content_bytes.setter
-    def content_bytes(self, value: bytes) -> None:
-        File.content_bytes.fset(self, value)  # type: ignore[attr-defined]
+    content_string = _fetched(File.content_string)
+    content_bytes = _fetched(File.content_bytes)
 
     def is_modified(self) -> bool:
         return True
@@ -718,10 +712,7 @@ class _PageStream:
         """Without a child: every page made now, in this process, and kept for the next build."""
         made = {path: make() for path, make in self.makers.items()}
         self.documents = {path: self._made(path, made[path]).document() for path in made}
-        kept.save(self.keep, self.site, made)
-        if safe.HIGHLIGHTS is not None:
-            safe.HIGHLIGHTS.save()
-            safe.HIGHLIGHTS = None
+        self._keep(made)
 
     def make_and_post(self) -> None:
         """In the child: each page posted as it is made, with the fragments the parent does not have yet; then the
@@ -740,6 +731,10 @@ class _PageStream:
                     sent.add(key)
                     fragments[key] = store.get(key, "")
             sidework.post((path, document, fragments))
+        self._keep(made)
+
+    def _keep(self, made: dict[str, Page]) -> None:
+        """The pages and the commands highlighted while making them, kept for the next build."""
         kept.save(self.keep, self.site, made)
         if safe.HIGHLIGHTS is not None:
             safe.HIGHLIGHTS.save()

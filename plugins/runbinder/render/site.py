@@ -32,9 +32,6 @@ __all__ = ["SiteRenderer", "severity_css"]
 class SiteRenderer(Renderer):
     """Renders the site for one project. ``pages()`` returns {docs path: Page}."""
 
-    read_back = False
-    """Whether the last ``pages()`` read the pages kept by an earlier build instead of making them."""
-
     def pages(
         self,
         memo: dict[str, Any] | None = None,
@@ -52,7 +49,6 @@ class SiteRenderer(Renderer):
         caller that has this done beside, after the pages are out)."""
         site = kept.site_key(self) if keep is not None and memo is None else None
         out = kept.load(keep, site) if keep is not None and site is not None else None
-        self.read_back = out is not None
         if out is None:
             out = self._generated(memo)
             if keep is not None and site is not None:
@@ -65,19 +61,7 @@ class SiteRenderer(Renderer):
         """What makes each page but the shared pages, by path, in the order of ``pages``: a caller may make them
         elsewhere (the MkDocs plugin has a child make them while MkDocs reads the first ones)."""
         made: dict[str, Callable[[], b.Page]] = {
-            PAGES["home"]: functools.partial(home, self),
-            PAGES["severity"]: functools.partial(severity_page, self),
-            PAGES["escalation"]: functools.partial(escalation_page, self),
-            PAGES["contacts"]: functools.partial(contacts_page, self),
-            PAGES["roles"]: functools.partial(roles_page, self),
-            PAGES["services"]: functools.partial(services_index, self),
-            PAGES["runbooks"]: functools.partial(runbooks_index, self),
-            PAGES["alerts"]: functools.partial(alerts_page, self),
-            PAGES["tags"]: functools.partial(tags_page, self),
-            PAGES["templates"]: functools.partial(templates_page, self),
-            PAGES["tools"]: functools.partial(tools_page, self),
-            PAGES["checklists"]: functools.partial(checklists_page, self),
-            PAGES["schema"]: functools.partial(_schema_page),
+            PAGES[key]: functools.partial(make, self) for key, make in _OVERVIEW_PAGES
         }
         for sid in self.table("services"):
             made[service_page(sid)] = functools.partial(service, self, sid)
@@ -160,5 +144,23 @@ class SiteRenderer(Renderer):
         ]
 
 
-def _schema_page() -> b.Page:
+def _schema_page(renderer: SiteRenderer) -> b.Page:
     return b.Page(PAGES["schema"], "Schema reference", schema_reference(load_schemas()))
+
+
+_OVERVIEW_PAGES: tuple[tuple[str, Callable[[SiteRenderer], b.Page]], ...] = (
+    ("home", home),
+    ("severity", severity_page),
+    ("escalation", escalation_page),
+    ("contacts", contacts_page),
+    ("roles", roles_page),
+    ("services", services_index),
+    ("runbooks", runbooks_index),
+    ("alerts", alerts_page),
+    ("tags", tags_page),
+    ("templates", templates_page),
+    ("tools", tools_page),
+    ("checklists", checklists_page),
+    ("schema", _schema_page),
+)
+"""The pages that are not a service's or a runbook's, in the order they are made (PAGES key, maker)."""
